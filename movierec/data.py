@@ -147,20 +147,27 @@ def load_dataset(
         raise DataError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
 
     source = SOURCES[name]
-    folder = download(source, data_dir)
+    folder = download(source, data_dir)  # verified against the pinned checksums
     if source is ML_LATEST_SMALL:
-        ratings_file = folder / "ratings.csv"
-        movies = read_movies_csv(folder / "movies.csv")
+        ratings = read_ratings(folder / "ratings.csv")
+        movies, test = read_movies_csv(folder / "movies.csv"), None
+        checksum = source.checksums["ratings.csv"]
     else:
-        ratings_file = folder / (f"{split}.base" if split else "u.data")
-        movies = read_ml100k_movies(folder)
-    test = read_ratings(folder / f"{split}.test") if split else None
-    return Dataset(
-        name=f"{name}/{split}" if split else name,
-        ratings=read_ratings(ratings_file),
-        movies=movies,
-        checksum=source.checksums[ratings_file.name],
-        test=test,
+        ratings, test, movies = read_ml100k(folder, split)
+        checksum = source.checksums[f"{split}.base" if split else "u.data"]
+    return Dataset(f"{name}/{split}" if split else name, ratings, movies, checksum, test)
+
+
+def read_ml100k(
+    folder: Path, split: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+    """(ratings, test ratings or None, movies) from an ML-100K folder, whole or one split."""
+    if split is None:
+        return read_ratings(folder / "u.data"), None, read_ml100k_movies(folder)
+    return (
+        read_ratings(folder / f"{split}.base"),
+        read_ratings(folder / f"{split}.test"),
+        read_ml100k_movies(folder),
     )
 
 

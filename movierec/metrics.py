@@ -28,6 +28,18 @@ def mae(actual, predicted) -> float:
     return float(np.mean(np.abs(np.asarray(actual) - np.asarray(predicted))))
 
 
+def ndcg_at_k(hits, n_relevant: int) -> float:
+    """Normalised discounted cumulative gain of one top-k list.
+
+    `hits[j]` says whether the movie at position j+1 was liked; position 1 counts 1, position 2
+    0.63, position 3 0.5, ... The score is divided by the best possible, so 1.0 means perfect.
+    """
+    hits = np.asarray(hits, dtype=float)
+    discounts = 1.0 / np.log2(np.arange(2, len(hits) + 2))
+    ideal = discounts[: min(len(hits), n_relevant)].sum()
+    return float(hits @ discounts / ideal) if ideal > 0 else 0.0
+
+
 def ranking_metrics(
     model: Predictor, train: pd.DataFrame, test: pd.DataFrame, k: int = 10
 ) -> dict[str, float]:
@@ -39,7 +51,6 @@ def ranking_metrics(
     candidates = np.unique(train.item_id.to_numpy())
     rated_in_train = train.groupby("user_id").item_id.agg(set)
     liked = test[test.rating >= RELEVANT].groupby("user_id").item_id.agg(set)
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))  # position 1 counts 1, position 2 0.63, ...
 
     precisions, recalls, ndcgs = [], [], []
     for user, liked_items in liked.items():
@@ -50,8 +61,7 @@ def ranking_metrics(
         hits = np.array([item in liked_items for item in top], dtype=float)
         precisions.append(hits.sum() / k)
         recalls.append(hits.sum() / len(liked_items))
-        ideal = discounts[: min(k, len(liked_items))].sum()
-        ndcgs.append(float(hits @ discounts[: len(hits)]) / ideal)
+        ndcgs.append(ndcg_at_k(hits, len(liked_items)))
     return {
         f"precision@{k}": float(np.mean(precisions)) if precisions else 0.0,
         f"recall@{k}": float(np.mean(recalls)) if recalls else 0.0,

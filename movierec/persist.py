@@ -92,10 +92,12 @@ def save_model(recommender: Recommender, model_dir: str | Path, **metadata) -> P
 
 
 def _jsonable(value):
-    """numpy numbers and paths in metadata become plain JSON values."""
+    """numpy numbers and paths in metadata become plain JSON values; anything else is an error."""
     if isinstance(value, np.generic):
         return value.item()
-    return str(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"metadata value {value!r} cannot be saved as JSON")
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -159,4 +161,4 @@ def load_model(model_dir: str | Path) -> Recommender:
     except Exception as error:  # unpickling, shape, zip and CSV errors all mean "corrupt"
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ModelLoadError(f"{model_dir} is corrupt ({reason}); train it again") from None
-    return Recommender(model, users, items, pairs, movies, tuple(info["rating_range"]))
+    return Recommender(model, users, items, pairs, movies, tuple(info["rating_range"]), info)

@@ -41,9 +41,14 @@ class Recommender:
         rated: pd.DataFrame,
         movies: pd.DataFrame,
         rating_range: tuple[float, float] = (1.0, 5.0),
+        metadata: dict | None = None,
     ):
-        """`rated`: the training ratings (user_id, item_id, ...), so top-k can skip seen movies."""
+        """`rated`: the training ratings (user_id, item_id, ...), so top-k can skip seen movies.
+
+        `metadata`: what a saved model says about itself (dataset, metrics, ...), when loaded.
+        """
         self.model = model.eval()
+        self.metadata = metadata or {}
         self.users, self.items = users, items
         self.rating_range = rating_range
         self.movies = movies.set_index("item_id", drop=False)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-GENRES = [
-    "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War",
-    "Western",
-]  # fmt: skip
+# Genres with how many ML-100K movies carry each, so the synthetic catalogue has a familiar mix.
+GENRE_COUNTS = {
+    "Action": 251, "Adventure": 135, "Animation": 42, "Children's": 122, "Comedy": 505,
+    "Crime": 109, "Documentary": 50, "Drama": 725, "Fantasy": 22, "Film-Noir": 24, "Horror": 92,
+    "Musical": 56, "Mystery": 61, "Romance": 247, "Sci-Fi": 101, "Thriller": 251, "War": 71,
+    "Western": 27,
+}  # fmt: skip
+GENRES = list(GENRE_COUNTS)
 
 _ADJECTIVES = [
     "Silent", "Crimson", "Last", "Hidden", "Electric", "Broken", "Golden", "Midnight", "Lonely",
@@ -46,8 +49,8 @@ def make_synthetic(
     rng = np.random.default_rng(seed)
     n_genres = len(GENRES)
 
-    # Movies: one to three genres each, some genres far more common than others (like Drama).
-    genre_popularity = rng.dirichlet(np.full(n_genres, 0.8))
+    # Movies: one to three genres each, drawn as often as in ML-100K (Drama most of all).
+    genre_popularity = np.array(list(GENRE_COUNTS.values())) / sum(GENRE_COUNTS.values())
     item_genres = [
         rng.choice(n_genres, size=rng.integers(1, 4), replace=False, p=genre_popularity)
         for _ in range(n_items)
@@ -63,25 +66,29 @@ def make_synthetic(
     user_factors = genre_vectors[favourites].mean(axis=1) + rng.normal(0, 0.3, (n_users, n_factors))
     user_bias = rng.normal(0.0, 0.3, size=n_users)
 
-    # Scale affinities so the taste term spreads ratings over about +-1.5 stars.
+    # Scale affinities so the taste term spreads ratings over about +-1.2 stars.
     affinity = user_factors @ item_factors.T
-    affinity *= 1.5 / affinity.std()
+    affinity *= 1.2 / affinity.std()
 
     # Who rates what: active users rate more, popular movies get more ratings, and people pick
     # movies they expect to like (as in real logs). Every user rates at least 20, like ML-100K.
     counts = (rng.lognormal(0.0, 0.6, n_users) * mean_ratings_per_user * 0.85).astype(int)
     counts = counts.clip(20, n_items // 2)
-    rows = []
+    users, items, ratings = [], [], []
     for user in range(n_users):
         weights = item_popularity * np.exp(0.8 * affinity[user])
-        items = rng.choice(n_items, size=counts[user], replace=False, p=weights / weights.sum())
-        raw = 3.5 + user_bias[user] + item_bias[items] + affinity[user, items]
-        raw += rng.normal(0.0, noise, size=len(items))
-        ratings = np.clip(np.rint(raw), 1, 5).astype(int)
-        stamps = rng.integers(_FIRST_TIMESTAMP, _LAST_TIMESTAMP, size=len(items))
-        rows.append(pd.DataFrame({"user_id": user + 1, "item_id": items + 1, "rating": ratings,
-                                  "timestamp": stamps}))  # fmt: skip
-    ratings = pd.concat(rows, ignore_index=True)
+        chosen = rng.choice(n_items, size=counts[user], replace=False, p=weights / weights.sum())
+        raw = 3.0 + user_bias[user] + item_bias[chosen] + affinity[user, chosen]
+        raw += rng.normal(0.0, noise, size=len(chosen))
+        users.append(np.full(len(chosen), user + 1))
+        items.append(chosen + 1)
+        ratings.append(np.clip(np.rint(raw), 1, 5).astype(int))
+    ratings = pd.DataFrame({
+        "user_id": np.concatenate(users),
+        "item_id": np.concatenate(items),
+        "rating": np.concatenate(ratings),
+        "timestamp": rng.integers(_FIRST_TIMESTAMP, _LAST_TIMESTAMP, size=sum(map(len, users))),
+    })  # fmt: skip
 
     titles = [
         f"The {rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} ({rng.integers(1930, 1999)})"

@@ -47,3 +47,40 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- a small trained model, shared by every test that needs one --------------------------------
+
+TINY_TRAINING = {"epochs": 12, "n_factors": 16, "seed": 7}
+
+
+@pytest.fixture(scope="session")
+def synthetic_dataset():
+    """The deterministic synthetic dataset (no network, no files)."""
+    from movierec.data import load_dataset
+
+    return load_dataset("synthetic")
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory, synthetic_dataset) -> Path:
+    """A model trained for a second on synthetic data and saved like `movierec train` saves it.
+
+    Session-scoped and read-only: tests that modify a model directory copy it first.
+    """
+    from movierec.data import train_test_split
+    from movierec.metrics import evaluate
+    from movierec.persist import save_model
+    from movierec.train import TrainConfig, train
+
+    train_part, test_part = train_test_split(synthetic_dataset.ratings, 0.2, seed=42)
+    config = TrainConfig(**TINY_TRAINING)
+    result = train(train_part, synthetic_dataset.movies, config, progress=False)
+    return save_model(
+        result.recommender,
+        tmp_path_factory.mktemp("models") / "tiny",
+        dataset={"name": "synthetic", "checksum": synthetic_dataset.checksum},
+        holdout={"test_fraction": 0.2, "seed": 42},
+        hyperparameters=config.to_dict(),
+        metrics=evaluate(result.recommender, train_part, test_part),
+    )

@@ -1,0 +1,66 @@
+"""The set-up files agree with each other: one version of everything, torch pinned exactly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from packaging.requirements import Requirement
+
+from tests.conftest import REPO_ROOT
+
+
+def pins(lines) -> dict[str, str]:
+    """{package: exact version} from requirement lines (comments, options and -r skipped)."""
+    found = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        requirement = Requirement(line)
+        (spec,) = requirement.specifier  # exactly one specifier per line...
+        assert spec.operator == "==", f"{line}: pin an exact version"  # ...and it is exact
+        found[requirement.name.lower()] = spec.version
+    return found
+
+
+def requirement_files() -> list[Path]:
+    return sorted(REPO_ROOT.glob("requirements*.txt"))
+
+
+def environment_yml() -> dict:
+    return yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
+
+
+def test_environment_yml_pins_the_same_versions_as_requirements():
+    env = environment_yml()
+    assert env["channels"] == ["conda-forge"]  # never the defunct `-c pytorch` channel
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    assert "python=3.11" in conda and "pip" in conda
+    (pip_section,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
+    assert pins(pip_section) == pins((REPO_ROOT / "requirements.txt").read_text().splitlines())
+
+
+def test_torch_is_pinned_exactly_everywhere_it_is_installed():
+    files = [*requirement_files(), REPO_ROOT / "environment.yml", REPO_ROOT / "pyproject.toml"]
+    files += list((REPO_ROOT / "mlflow").glob("*.y*ml"))
+    for path in files:
+        for line in path.read_text().splitlines():
+            code = line.split("#")[0]
+            for match in re.finditer(r"(?<![\w.-])torch(?![\w-])([^\s\"',\]]*)", code):
+                assert match.group(1) == "==2.13.0", f"{path.name}: {line.strip()}"
+
+
+def test_every_requirement_file_pins_exact_versions():
+    for path in requirement_files():
+        assert pins(path.read_text().splitlines()), path
+
+
+def test_mlflow_folder_never_shadows_the_library():
+    assert not (REPO_ROOT / "mlflow" / "__init__.py").exists()
+
+
+def test_movielens_and_models_are_never_committed():
+    ignored = (REPO_ROOT / ".gitignore").read_text().splitlines()
+    assert "data/" in ignored and "models/" in ignored
