@@ -1,0 +1,220 @@
+"""Helpers for the VPS guide tests: run the setup scripts, real sshd servers, an SSH client.
+
+Every server listens on 127.0.0.1 (or inside a private network namespace) with its own config,
+host key, pid file and log; the host's own sshd and /etc/ssh are never used. The setup scripts
+are pointed at these files through their environment variables (SSHD_CONFIG, ...).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, require_root, require_tool
+
+SETUP = REPO_ROOT / "setup"
+DROPIN = SETUP / "sshd_config.d" / "10-course-hardening.conf"
+SSHD = "/usr/sbin/sshd"  # sshd re-executes itself on reload, so always an absolute path
+
+
+def run_script(
+    name: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """Run setup/<name> with extra environment variables; on failure show its output."""
+    result = subprocess.run(
+        ["bash", str(SETUP / name), *args],
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"{name} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `condition` until it is true; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def running(command: list[str], log: Path, **popen_args) -> Iterator[subprocess.Popen]:
+    """Run a background process, output in `log`; stop it however the `with` block ends."""
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            **popen_args,
+        )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def make_key(path: Path, comment: str) -> Path:
+    """A new passphrase-less ed25519 key pair: `path` and `path`.pub."""
+    require_tool("ssh-keygen")
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
+        check=True,
+        timeout=30,
+    )
+    return path
+
+
+def user_exists(name: str) -> bool:
+    return subprocess.run(["id", name], capture_output=True, timeout=10).returncode == 0
+
+
+@dataclass(frozen=True)
+class VpsUser:
+    name: str
+    private_key: Path
+    password: str
+
+
+@dataclass(frozen=True)
+class SshdLayout:
+    """The files of one test sshd. The main config Includes dropin_dir first, as Debian's does."""
+
+    config: Path
+    dropin_dir: Path
+    log: Path
+    address: str
+    port: int
+
+
+def write_sshd_layout(
+    directory: Path, *, host_key: Path, root_keys: Path, address: str, port: int
+) -> SshdLayout:
+    directory.mkdir(parents=True, exist_ok=True)
+    dropin_dir = directory / "sshd_config.d"
+    dropin_dir.mkdir()
+    layout = SshdLayout(
+        directory / "sshd_config", dropin_dir, directory / "sshd.log", address, port
+    )
+    # Only what a test server needs: every security setting comes from the drop-ins.
+    # UsePAM no because PAM sessions do not work in every container.
+    # root's keys live in a separate file so the tests can show root is refused anyway.
+    layout.config.write_text(
+        f"Include {dropin_dir}/*.conf\n"
+        f"ListenAddress {address}\n"
+        f"Port {port}\n"
+        f"HostKey {host_key}\n"
+        f"PidFile {directory / 'sshd.pid'}\n"
+        "UsePAM no\n"
+        "Match User root\n"
+        f"    AuthorizedKeysFile {root_keys}\n"
+    )
+    return layout
+
+
+def listening_count(layout: SshdLayout) -> int:
+    """How many times sshd has (re)started listening: once at start, once per reload."""
+    if not layout.log.exists():
+        return 0
+    return layout.log.read_text().count(f"Server listening on {layout.address} port {layout.port}")
+
+
+@contextmanager
+def running_sshd(layout: SshdLayout, netns: str | None = None) -> Iterator[subprocess.Popen]:
+    """A real sshd in the foreground (-D) with the layout's config, inside `netns` if given."""
+    require_root()
+    require_tool("sshd")
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
+    command = [SSHD, "-D", "-f", str(layout.config), "-E", str(layout.log)]
+    if netns:
+        command = ["ip", "netns", "exec", netns, *command]
+    with running(command, layout.log.with_suffix(".out")) as process:
+        wait_for(
+            lambda: listening_count(layout) >= 1 or process.poll() is not None, 10, "sshd to listen"
+        )
+        if process.poll() is not None:
+            pytest.fail(f"sshd exited {process.returncode}:\n{layout.log.read_text()}")
+        yield process
+
+
+def effective_sshd_settings(layout: SshdLayout) -> list[str]:
+    """`sshd -T`: the settings sshd really uses, one "keyword value" per line."""
+    result = subprocess.run(
+        [SSHD, "-T", "-f", str(layout.config)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+@dataclass(frozen=True)
+class SshClient:
+    """The ssh command with a private config file (-F): no ~/.ssh/config, no agent."""
+
+    config: Path
+
+    def command(
+        self,
+        server: SshdLayout,
+        user: str,
+        *remote: str,
+        key: Path | None = None,
+        options: tuple[str, ...] = (),
+    ) -> list[str]:
+        identity = ["-i", str(key)] if key else []
+        extra = [arg for option in options for arg in ("-o", option)]
+        return [
+            "ssh",
+            "-F",
+            str(self.config),
+            "-p",
+            str(server.port),
+            *identity,
+            *extra,
+            f"{user}@{server.address}",
+            *remote,
+        ]
+
+    def run(
+        self,
+        server: SshdLayout,
+        user: str,
+        *remote: str,
+        key: Path | None = None,
+        options: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            self.command(server, user, *remote, key=key, options=options),
+            env={**agentless_env(), **(env or {})},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+
+
+def agentless_env() -> dict[str, str]:
+    """The current environment without SSH_AUTH_SOCK, so no agent offers its own keys."""
+    return {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
