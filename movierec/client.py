@@ -61,7 +61,8 @@ class MovieRecClient:
             backoff_factor=backoff_factor,
             raise_on_status=False,  # an HTTP error status is an answer: we raise ApiError
         )
-        # One Session: the TCP connection is reused between calls (keep-alive), like a browser.
+        # One Session for every call: it reuses the TCP connection whenever the server keeps it
+        # open (keep-alive), as a browser does, and holds the retry policy.
         self.session = requests.Session()
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))

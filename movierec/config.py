@@ -19,6 +19,13 @@ def default_model_dir() -> Path:
     return Path(os.environ.get("MOVIEREC_MODEL", PROJECT_ROOT / "models" / "default")).expanduser()
 
 
+def model_location() -> str:
+    """What the Flask app serves: `$MOVIEREC_MODEL` as given (a model directory, or an MLflow URI
+    such as `models:/movie-recommender@champion`, which a Path would mangle), else models/default.
+    """
+    return os.environ.get("MOVIEREC_MODEL") or str(default_model_dir())
+
+
 def movielens_base_url() -> str:
     """GroupLens' download folder; `$MOVIEREC_MOVIELENS_URL` points elsewhere (a mirror, a test)."""
     return os.environ.get(

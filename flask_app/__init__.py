@@ -1,0 +1,60 @@
+"""The Flask app that serves the movie recommender; `create_app` is the whole start-up story.
+
+Development: `flask --app flask_app run` (127.0.0.1:5000, debug off unless `--debug`).
+Production:  `gunicorn -c flask_app/gunicorn.conf.py "flask_app:create_app()"`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from movierec.config import model_location
+from movierec.persist import ModelLoadError
+from movierec.serving import load_for_serving
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, the model (loaded once), blueprints, error handlers.
+
+    `config` overrides everything else; tests pass a tiny model's directory through it.
+    Exits (`SystemExit`, one line) when the model is missing or corrupt.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(
+        # A model directory or an MLflow model URI: $MOVIEREC_MODEL, else where `make demo`
+        # saves its model (models/default).
+        MOVIEREC_MODEL=model_location(),
+        # A /predict body is a few ids: anything bigger is refused with 413 before it is read.
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    # Any FLASK_* environment variable sets the key after the prefix, e.g. FLASK_DEBUG=true.
+    app.config.from_prefixed_env()
+    if config is not None:
+        app.config.from_mapping(config)
+
+    # Load the model once, now: a missing or corrupt model stops the server at start-up, instead
+    # of every request answering 500 later. SystemExit makes `flask run` and gunicorn print just
+    # the message (which names the path and the command that makes a model), not a traceback.
+    try:
+        recommender = load_for_serving(app.config["MOVIEREC_MODEL"])
+    except ModelLoadError as error:
+        raise SystemExit(f"error: cannot serve: {error}") from None
+
+    # Imported here, like flaskr does: the modules only need to exist once an app is built.
+    from flask_app import api, errors, headers, pages, rankings
+
+    app.extensions["recommender"] = recommender
+    # What never changes while the server runs is computed now, not on every request.
+    app.extensions["rankings"] = rankings.rank_every_user(recommender, api.MAX_K)
+
+    # Keep keys in the order the views write them ("status" first); Flask sorts them otherwise.
+    app.json.sort_keys = False
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    errors.register(app)
+    headers.register(app)
+    return app

@@ -1,0 +1,54 @@
+// The page's only logic: call the JSON API with fetch() and show the answer.
+// Text goes in with textContent, never innerHTML, so a movie title can never inject markup.
+"use strict";
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await response.json();
+  // Every error from the API is JSON with an "error" key: show that message as it is.
+  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
+  return body;
+}
+
+async function showModel() {
+  const model = document.getElementById("model");
+  try {
+    const health = await getJson("health");
+    model.textContent = `Model trained on ${health.dataset} at ${health.created_at}` +
+      ` (${health.n_users} users, ${health.n_items} movies).`;
+  } catch (error) {
+    model.textContent = `The server did not answer /health: ${error.message}`;
+  }
+}
+
+async function showRecommendations(event) {
+  event.preventDefault();  // stay on this page: the form is sent by fetch, not by the browser
+  const status = document.getElementById("status");
+  const table = document.getElementById("recommendations");
+  const query = new URLSearchParams({
+    user_id: document.getElementById("user-id").value,
+    k: document.getElementById("k").value,
+  });
+  status.textContent = "Loading…";
+  table.hidden = true;
+  try {
+    const answer = await getJson(`recommend?${query}`);
+    const rows = answer.recommendations.map((movie, rank) => {
+      const row = document.createElement("tr");
+      for (const text of [rank + 1, movie.title, movie.score.toFixed(2)]) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      return row;
+    });
+    table.tBodies[0].replaceChildren(...rows);
+    table.hidden = false;
+    status.textContent = `Top ${rows.length} movies for user ${answer.user_id}:`;
+  } catch (error) {
+    status.textContent = `Error: ${error.message}`;
+  }
+}
+
+document.getElementById("pick-user").addEventListener("submit", showRecommendations);
+showModel();

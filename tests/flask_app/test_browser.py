@@ -1,0 +1,79 @@
+"""The HTML page in a real headless Chromium: pick a user, see the recommendations.
+
+Playwright (from PyPI) drives Debian's Chromium; `playwright install` would download a browser,
+which this course never does. The flags keep Chromium from calling Google's servers, and a
+request log proves the page talked to nothing but our server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.conftest import require_tool
+
+pytestmark = pytest.mark.slow
+
+OFFLINE_FLAGS = [
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+    "--component-updater=url-source=http://127.0.0.1:9/",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory) -> Iterator:
+    executable = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    # The browser's profile, caches and crash dumps go to a temporary folder, not ~/.config.
+    home = tmp_path_factory.mktemp("chromium")
+    env = {**os.environ, "TMPDIR": str(home), "XDG_CONFIG_HOME": str(home), "HOME": str(home)}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=OFFLINE_FLAGS, env=env, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh tab that records every request it makes and every error it logs."""
+    context = browser.new_context(base_url=live_server)
+    page = context.new_page()
+    page.requests, page.errors = [], []
+    page.on("request", lambda request: page.requests.append(request.url))
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
+    yield page
+    context.close()
+
+
+def test_page_shows_a_users_recommendations(app, page, live_server, tmp_path):
+    recommender = app.extensions["recommender"]
+    user = int(recommender.users.raw_ids[1])
+    expected = [r.title for r in recommender.recommend(user, 5)]
+
+    page.goto("/")
+    page.get_by_text("Model trained on").wait_for()  # filled in from /health
+    page.fill("#user-id", str(user))
+    page.fill("#k", "5")
+    page.click("button[type=submit]")
+    page.get_by_text(f"Top 5 movies for user {user}").wait_for()
+
+    titles = page.locator("#recommendations tbody tr td:nth-child(2)").all_text_contents()
+    assert titles == expected
+    page.screenshot(path=tmp_path / "recommendations.png")
+    assert not page.errors
+    assert all(url.startswith(live_server) for url in page.requests), page.requests
+
+
+def test_page_shows_the_apis_error_message(app, page):
+    unknown = int(app.extensions["recommender"].users.raw_ids.max()) + 1000
+    page.goto("/")
+    page.fill("#user-id", str(unknown))
+    page.click("button[type=submit]")
+    page.get_by_text(f"Error: unknown user {unknown}").wait_for()
+    assert page.locator("#recommendations").is_hidden()

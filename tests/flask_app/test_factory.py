@@ -1,0 +1,97 @@
+"""`create_app`: where its configuration comes from, and how it fails without a usable model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from flask.cli import routes_command
+
+import flask_app
+from flask_app import create_app
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No MOVIEREC_MODEL or FLASK_* settings leaking in from the shell that runs the tests."""
+    for name in ("MOVIEREC_MODEL", "FLASK_DEBUG", "FLASK_MAX_CONTENT_LENGTH"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_test_config_overrides_everything(clean_env, trained_model_dir):
+    clean_env.setenv("MOVIEREC_MODEL", "/nowhere")
+    app = create_app({"TESTING": True, "MOVIEREC_MODEL": str(trained_model_dir)})
+    assert app.testing
+    assert app.extensions["recommender"].metadata["location"] == str(trained_model_dir)
+
+
+def test_model_location_comes_from_the_environment(clean_env, trained_model_dir):
+    clean_env.setenv("MOVIEREC_MODEL", str(trained_model_dir))
+    app = create_app()
+    assert app.config["MOVIEREC_MODEL"] == str(trained_model_dir)
+    assert app.extensions["recommender"].metadata["source"] == "native"
+
+
+def test_flask_settings_come_from_flask_prefixed_variables(clean_env, trained_model_dir):
+    clean_env.setenv("FLASK_MAX_CONTENT_LENGTH", "1024")
+    app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024
+
+
+def test_debug_is_off_unless_asked_for(clean_env, trained_model_dir):
+    app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
+    assert not app.debug
+    assert not app.testing
+
+
+def test_default_model_is_where_make_demo_saves_it(clean_env):
+    default = REPO_ROOT / "models" / "default"
+    if default.is_dir():  # someone ran `make demo` in this checkout
+        assert create_app().config["MOVIEREC_MODEL"] == str(default)
+    else:
+        with pytest.raises(SystemExit, match="models/default"):
+            create_app()
+
+
+def test_missing_model_is_one_clear_line(tmp_path):
+    missing = tmp_path / "no-model-here"
+    with pytest.raises(SystemExit) as stopped:
+        create_app({"MOVIEREC_MODEL": str(missing)})
+    message = str(stopped.value)
+    assert "\n" not in message
+    assert str(missing) in message
+    assert f"python -m movierec train --out {missing}" in message
+
+
+def test_corrupt_model_is_one_clear_line(tmp_path, trained_model_dir):
+    broken = tmp_path / "broken"
+    shutil.copytree(trained_model_dir, broken)
+    (broken / "model.pt").write_bytes(b"not a torch file")
+    with pytest.raises(SystemExit, match="corrupt") as stopped:
+        create_app({"MOVIEREC_MODEL": str(broken)})
+    assert str(broken) in str(stopped.value)
+
+
+def test_model_is_loaded_once_not_per_request(monkeypatch, trained_model_dir):
+    loads = []
+    real_loader = flask_app.load_for_serving
+
+    def counting_loader(location):
+        loads.append(location)
+        return real_loader(location)
+
+    monkeypatch.setattr(flask_app, "load_for_serving", counting_loader)
+    app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/recommend?user_id=1").status_code == 200
+    assert loads == [str(trained_model_dir)]
+
+
+def test_routes_command_lists_the_api(runner):
+    result = runner.invoke(routes_command)  # what `flask --app flask_app routes` prints
+    assert result.exit_code == 0
+    for rule in ("/health", "/recommend", "/predict", "/movies/<item_id>"):
+        assert rule in result.output
