@@ -226,4 +226,3 @@ def _validation_rmse(client: mlflow.MlflowClient, model_version: ModelVersion) -
             f"{PROMOTION_METRIC} metric: log models with movierec.tracking.log_training_run"
         )
     return metrics[PROMOTION_METRIC]
-

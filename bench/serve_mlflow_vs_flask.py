@@ -1,0 +1,238 @@
+"""Same model, same request, two servers: gunicorn + Flask against `mlflow models serve`.
+
+    python bench/serve_mlflow_vs_flask.py                 # about a minute in all
+    python bench/serve_mlflow_vs_flask.py --duration 20 --dataset ml-100k
+
+It trains one model (ML-100K when available, else synthetic; a few epochs: quality does not matter
+here), logs and registers it in a temporary MLflow store (SQLite, no tracking server), and makes it
+champion. Then it serves `models:/movie-recommender@champion` twice, on free loopback ports:
+
+- gunicorn + Flask (flask_app/gunicorn.conf.py: 2 sync workers), `GET /recommend?user_id=U&k=10`;
+- `mlflow models serve --env-manager local` (one uvicorn worker, MLflow's default),
+  `POST /invocations` with `{"dataframe_split": {"columns": ["user_id", "k"], "data": [[U, 10]]}}`.
+
+Both answers are checked to hold the same ten movies; then wrk loads each server in turn with
+8 connections and the script prints req/s, p50 and p99 latency, errors, and the req/s ratio. The
+bar: Flask at least 5x the req/s of `mlflow models serve`. wrk shares the two cores with the
+server it loads, so absolute figures are a floor; the ratio is what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent  # gunicorn, mlflow and uvicorn of this virtual environment
+RESULTS = REPO_ROOT / "bench" / "results" / "serve_mlflow_vs_flask.json"
+CHAMPION_URI = "models:/movie-recommender@champion"
+RATIO_BAR = 5.0  # Flask req/s over `mlflow models serve` req/s
+K = 10
+
+
+@dataclass
+class Result:
+    server: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+# --- the model ----------------------------------------------------------------------------------
+
+
+def register_champion(store: Path, dataset: str | None, epochs: int) -> tuple[str, int]:
+    """Train, log and register one model in a SQLite store under `store`; (tracking URI, user)."""
+    from movierec import tracking  # imports MLflow: only the model step needs it in this process
+    from movierec.data import load_dataset
+    from movierec.persist import save_model
+    from movierec.train import TrainConfig, train
+
+    data = load_dataset(dataset)
+    result = train(data.ratings, data.movies, TrainConfig(epochs=epochs), progress=False)
+    model_dir = save_model(result.recommender, store / "native",
+                           dataset={"name": data.name, "checksum": data.checksum})  # fmt: skip
+    tracking_uri = tracking.local_tracking_uri(store)
+    tracking.use_tracking_server(tracking_uri)
+    logged = tracking.log_training_run(result, model_dir, run_name="bench")
+    tracking.register_and_promote(logged.model_uri)
+    print(f"model: {data.describe()}, {epochs} epochs, registered as {CHAMPION_URI}")
+    return tracking_uri, int(result.recommender.users.raw_ids[0])
+
+
+# --- the servers --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> subprocess.Popen:
+    """Start a server in its own process group; return once `ready_url` answers 200."""
+    with open(log, "wb") as out:
+        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"{command[0]} exited at start-up:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(ready_url, timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.3)
+    stop(server)
+    raise SystemExit(f"{ready_url} did not answer within 120 s; see {log}")
+
+
+def stop(server: subprocess.Popen) -> None:
+    """SIGTERM the server's whole process group (workers included), SIGKILL if it lingers."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    except ProcessLookupError:
+        return
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def fetch(url: str, body: bytes | None = None) -> dict:
+    headers = {"Content-Type": "application/json"} if body else {}
+    request = urllib.request.Request(url, data=body, headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+# --- the load -----------------------------------------------------------------------------------
+
+
+def _ms(text: str) -> float:
+    """wrk's durations ("812.00us", "1.23ms", "1.01s") in milliseconds."""
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def load(wrk: str, name: str, url: str, lua: Path, seconds: int, connections: int) -> Result:
+    """Run wrk against `url` (requests shaped by the Lua script) and parse its report."""
+    command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+                        output)  # fmt: skip
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Result(
+        name,
+        requests=int(re.search(r"(\d+) requests in", output).group(1)),
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        p50_ms=_ms(latency["50"]),
+        p99_ms=_ms(latency["99"]),
+        errors=(sum(map(int, sockets.groups())) if sockets else 0)
+        + (int(non_2xx.group(1)) if non_2xx else 0),
+    )
+
+
+def lua_script(method: str, path: str, body: str | None) -> str:
+    """wrk sends this one request over and over (the same user: both servers do the same work)."""
+    lines = [f'wrk.method = "{method}"', f'wrk.path = "{path}"']
+    if body is not None:
+        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = '{body}'"]
+    return "\n".join(lines) + "\n"
+
+
+# --- the comparison -----------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", help="default: ml-100k if available, else synthetic")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per server")
+    parser.add_argument("--connections", type=int, default=8)
+    args = parser.parse_args()
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is not installed: sudo apt-get install wrk")
+
+    with tempfile.TemporaryDirectory(prefix="bench-mlflow-") as scratch:
+        scratch = Path(scratch)
+        tracking_uri, user = register_champion(scratch / "store", args.dataset, args.epochs)
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # uvicorn for mlflow
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "MOVIEREC_MODEL": CHAMPION_URI,  # the Flask app loads the very same registered model
+        }
+        env.pop("MLFLOW_EXPERIMENT_ID", None)  # exported by `mlflow.set_experiment` above
+
+        flask_port, mlflow_port = free_port(), free_port()
+        flask_path = f"/recommend?user_id={user}&k={K}"
+        mlflow_body = json.dumps({"dataframe_split": {"columns": ["user_id", "k"],
+                                                      "data": [[user, K]]}})  # fmt: skip
+        servers = {
+            "gunicorn + Flask": (
+                [str(BIN / "gunicorn"), "-c", "flask_app/gunicorn.conf.py",
+                 "-b", f"127.0.0.1:{flask_port}", "flask_app:create_app()"],
+                f"http://127.0.0.1:{flask_port}", "/health", ("GET", flask_path, None),
+            ),
+            "mlflow models serve": (
+                [str(BIN / "mlflow"), "models", "serve", "-m", CHAMPION_URI,
+                 "--env-manager", "local", "-h", "127.0.0.1", "-p", str(mlflow_port)],
+                f"http://127.0.0.1:{mlflow_port}", "/ping", ("POST", "/invocations", mlflow_body),
+            ),
+        }  # fmt: skip
+
+        results, answers = [], {}
+        for name, (command, base, ready, (method, path, body)) in servers.items():
+            log = scratch / f"{name.split()[0]}.log"
+            server = start(command, env, base + ready, log)
+            try:
+                answer = fetch(base + path, body.encode() if body else None)
+                rows = answer.get("recommendations") or answer["predictions"]  # Flask | MLflow
+                answers[name] = [row["item_id"] for row in rows]
+                lua = scratch / f"{name.split()[0]}.lua"
+                lua.write_text(lua_script(method, path, body))
+                load(wrk, name, base, lua, 2, args.connections)  # warm-up, not counted
+                results.append(load(wrk, name, base, lua, args.duration, args.connections))
+            finally:
+                stop(server)
+
+    flask, mlflow_serve = results
+    assert answers[flask.server] == answers[mlflow_serve.server], f"different answers: {answers}"
+    ratio = flask.rps / mlflow_serve.rps
+    print(f"\nuser {user}, top {K}, {args.connections} connections, {args.duration} s each, "
+          f"same registered model, identical answers")  # fmt: skip
+    print(f"{'server':<22}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for r in results:
+        print(f"{r.server:<22}{r.requests:>10}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+              f"{r.errors:>8}")  # fmt: skip
+    met = ratio >= RATIO_BAR and not any(r.errors for r in results)
+    print(f"Flask / mlflow models serve: {ratio:.1f}x req/s "
+          f"(bar: >= {RATIO_BAR:.0f}x, no errors: {'met' if met else 'MISSED'})")  # fmt: skip
+
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({"results": [asdict(r) for r in results], "ratio": ratio,
+                                   "cpu_count": os.cpu_count()}, indent=2))  # fmt: skip
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""The MLflow wrapper and the tracking helpers on their own: no server, nothing logged (fast)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+
+from movierec import tracking
+from movierec.mlflow_model import (
+    MAX_K,
+    OUTPUT_COLUMNS,
+    TORCH_CPU_INDEX,
+    RecommenderModel,
+    pip_requirements,
+)
+from movierec.persist import load_model
+from tests.conftest import free_port
+from tests.mlflow.conftest import subprocess_env
+
+
+@pytest.fixture(scope="module")
+def model(trained_model_dir) -> RecommenderModel:
+    """The pyfunc wrapper around the suite's tiny model, as `load_context` would leave it."""
+    wrapper = RecommenderModel()
+    wrapper.recommender = load_model(trained_model_dir)
+    return wrapper
+
+
+def test_predict_ranks_each_users_recommendations(model):
+    users = model.recommender.users.raw_ids[:2].tolist()
+    answer = model.predict(None, pd.DataFrame({"user_id": users, "k": [3, 2]}))
+    assert list(answer.columns) == OUTPUT_COLUMNS
+    assert answer["user_id"].tolist() == [users[0]] * 3 + [users[1]] * 2
+    assert answer["rank"].tolist() == [1, 2, 3, 1, 2]
+    expected = model.recommender.recommend(users[0], 3)
+    assert answer["item_id"].tolist()[:3] == [r.item_id for r in expected]
+
+
+def test_k_defaults_to_ten_and_is_capped(model):
+    user = int(model.recommender.users.raw_ids[0])
+    assert len(model.predict(None, pd.DataFrame({"user_id": [user]}))) == 10
+    huge = model.predict(None, pd.DataFrame({"user_id": [user], "k": [10**6]}))
+    assert len(huge) <= MAX_K
+
+
+@pytest.mark.parametrize(("user_id", "k", "words"), [(10**9, 5, "unknown user"), (1, 0, "k must")])
+def test_bad_rows_are_invalid_parameters(model, user_id, k, words):
+    with pytest.raises(MlflowException, match=words) as error:
+        model.predict(None, pd.DataFrame({"user_id": [user_id], "k": [k]}))
+    assert error.value.error_code == "INVALID_PARAMETER_VALUE"  # `mlflow models serve`: a 400
+
+
+def test_requirements_pin_torch_and_point_pip_at_the_cpu_wheels():
+    requirements = pip_requirements()
+    assert requirements[0] == f"--extra-index-url {TORCH_CPU_INDEX}"
+    assert "torch==2.13.0" in requirements
+    assert all("+" not in line for line in requirements)  # no `+cpu`: PyPI has no such version
+
+
+def test_tracking_uris_must_be_absolute(tmp_path):
+    for relative in ("sqlite:///mlflow.db", "mlruns", "file:mlruns"):
+        with pytest.raises(ValueError, match="not absolute"):
+            tracking.use_tracking_server(relative)
+    uri = tracking.local_tracking_uri(tmp_path / "store")
+    assert uri == f"sqlite:///{tmp_path}/store/mlflow.db" and uri.startswith("sqlite:////")
+
+
+def test_a_server_that_is_down_fails_in_seconds_with_one_line():
+    # MLflow alone would retry for about four minutes before failing.
+    load = "from movierec.serving import load_for_serving; load_for_serving('models:/m@champion')"
+    env = subprocess_env(MLFLOW_TRACKING_URI=f"http://127.0.0.1:{free_port()}")
+    done = subprocess.run([sys.executable, "-c", load], env=env, capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode != 0
+    assert "ModelLoadError: the MLflow server http://127.0.0.1:" in done.stderr
+    assert "does not answer" in done.stderr.strip().splitlines()[-1]
