@@ -25,7 +25,7 @@ class TrainConfig:
 
     n_factors: int = 32
     epochs: int = 40  # an upper bound: early stopping usually ends sooner
-    learning_rate: float = 0.01
+    learning_rate: float = 0.003  # 0.01 stops early at a worse minimum (u1: 0.928 vs 0.925)
     l2: float = 0.1  # heavy on purpose: with 0.02 the model overfits MovieLens badly
     batch_size: int = 1024
     valid_fraction: float = 0.05  # of the training ratings, to decide when to stop

@@ -31,7 +31,7 @@ NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 KERNEL = "python3"
 # Parameters every notebook may declare (in a cell tagged `parameters`), and nothing else.
 VOCABULARY = {"dataset", "epochs", "artifacts_dir", "model_dir", "base_url", "tracking_uri"}
-SMALL_EPOCHS = 4
+SMALL_EPOCHS = 15  # a synthetic epoch takes ~50 ms; fewer leave the model undertrained
 CELL_TIMEOUT = 120  # seconds for any one cell
 NOTEBOOK_TIMEOUT = 300  # seconds for a whole notebook, kernel start included
 # Notebooks that load the model an earlier notebook saved: each must also run alone, from nothing.
