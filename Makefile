@@ -15,11 +15,13 @@ help:  ## list the targets
 
 install: $(VENV)/.installed  ## create .venv with the pinned packages and movierec (pip install -e .)
 
-# Re-runs only when a requirements file or pyproject.toml changes.
+# Re-runs only when a requirements file or pyproject.toml changes. torch comes alone first, from
+# the CPU index (when that is unreachable, pip falls back to what it finds elsewhere); its
+# dependencies come from PyPI with everything else.
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -c "import torch" 2>/dev/null || $(PIP) install torch==2.13.0 --index-url $(TORCH_INDEX) \
-		|| $(PIP) install torch==2.13.0
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --no-deps --retries 2 \
+		--index-url $(TORCH_INDEX) torch==2.13.0 || $(PIP) install --no-deps torch==2.13.0
 	$(PIP) install -r requirements-dev.txt -e .
 	touch $@
 
