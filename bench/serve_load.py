@@ -19,20 +19,18 @@ import http.client
 import json
 import os
 import random
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from string import Template
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from loadtest import REPO_ROOT, Result, free_port, run_wrk, start_server, stop_server
+
 BIN = Path(sys.executable).parent  # gunicorn and python from the same virtual environment
 RESULTS = REPO_ROOT / "bench" / "results" / "serve_load.json"
 
@@ -42,23 +40,7 @@ PREDICT_ITEMS = 10  # movies per /predict request
 WARMUP_SECONDS = 2  # per endpoint, before measuring
 
 
-@dataclass
-class Result:
-    endpoint: str
-    requests: int
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
 # --- the server ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def train_model(out: Path) -> str:
@@ -78,30 +60,7 @@ def start_gunicorn(model: Path, port: int, log: Path) -> subprocess.Popen:
         "-b", f"127.0.0.1:{port}", "flask_app:create_app()",
     ]  # fmt: skip
     env = {**os.environ, "MOVIEREC_MODEL": str(model)}
-    with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=out)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited at start-up; see {log}:\n{log.read_text()}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/health")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("gunicorn did not answer /health within 120 s")
-
-
-def stop(server: subprocess.Popen) -> None:
-    server.send_signal(signal.SIGTERM)  # gunicorn finishes in-flight requests, then exits
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()
+    return start_server(command, env, f"http://127.0.0.1:{port}/health", log)
 
 
 # --- the requests -------------------------------------------------------------------------------
@@ -159,38 +118,6 @@ def wrk_script(endpoint: str, user_ids: list[int], item_ids: list[int]) -> str:
     """The Lua script that makes wrk send random requests to `endpoint`."""
     return Template(LUA_IDS + LUA_REQUESTS[endpoint]).substitute(
         users=",".join(map(str, user_ids)), items=",".join(map(str, item_ids)), n=PREDICT_ITEMS
-    )
-
-
-# --- load with wrk ------------------------------------------------------------------------------
-
-
-def _ms(text: str) -> float:
-    """wrk's durations ("812.00us", "1.23ms", "1.01s") in milliseconds."""
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
-
-
-def load_with_wrk(wrk: str, url: str, endpoint: str, script: str, seconds: float, connections: int,
-                  workdir: Path) -> Result:  # fmt: skip
-    lua = workdir / f"{endpoint.strip('/')}.lua"
-    lua.write_text(script)
-    threads = min(connections, 2)  # wrk's own threads: one per core is plenty on loopback
-    command = [wrk, f"-t{threads}", f"-c{connections}", f"-d{seconds:.0f}s", "--latency",
-               "-s", str(lua), url]  # fmt: skip
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                        output)  # fmt: skip
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return Result(
-        endpoint,
-        requests=int(re.search(r"(\d+) requests in", output).group(1)),
-        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        p50_ms=_ms(latency["50"]),
-        p99_ms=_ms(latency["99"]),
-        errors=(sum(map(int, sockets.groups())) if sockets else 0)
-        + (int(non_2xx.group(1)) if non_2xx else 0),
     )
 
 
@@ -281,9 +208,9 @@ def main(argv: list[str] | None = None) -> int:
 
         def load(endpoint: str, seconds: float) -> Result:
             if wrk:
-                script = wrk_script(endpoint, user_ids, item_ids)
-                return load_with_wrk(wrk, url + endpoint, endpoint, script, seconds,
-                                     args.connections, workdir)  # fmt: skip
+                lua = workdir / f"{endpoint.strip('/')}.lua"
+                lua.write_text(wrk_script(endpoint, user_ids, item_ids))
+                return run_wrk(wrk, endpoint, url + endpoint, lua, seconds, args.connections)
             return load_with_python(port, endpoint, requests_for[endpoint], seconds,
                                     args.connections)  # fmt: skip
 
@@ -294,14 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         results = [load(endpoint, seconds) for endpoint in requests_for]
     finally:
         if server is not None:
-            stop(server)
+            stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    by_name = {r.endpoint: r for r in results}
+    by_name = {r.name: r for r in results}
     ratio = by_name["/recommend"].rps / by_name["/health"].rps
     print(f"\n{'endpoint':<12}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for r in results:
-        print(f"{r.endpoint:<12}{r.requests:>10,}{r.rps:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+        print(f"{r.name:<12}{r.requests:>10,}{r.rps:>10,.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
               f"{r.errors:>8}")  # fmt: skip
     print(f"\n/recommend ÷ /health req/s: {ratio:.2f}")
 

@@ -22,34 +22,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from loadtest import REPO_ROOT, free_port, run_wrk, start_server, stop_server
+
 BIN = Path(sys.executable).parent  # gunicorn, mlflow and uvicorn of this virtual environment
 RESULTS = REPO_ROOT / "bench" / "results" / "serve_mlflow_vs_flask.json"
 CHAMPION_URI = "models:/movie-recommender@champion"
 RATIO_BAR = 5.0  # Flask req/s over `mlflow models serve` req/s
 K = 10
-
-
-@dataclass
-class Result:
-    server: str
-    requests: int
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
 
 
 # --- the model ----------------------------------------------------------------------------------
@@ -77,43 +63,6 @@ def register_champion(store: Path, dataset: str | None, epochs: int) -> tuple[st
 # --- the servers --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(command: list[str], env: dict[str, str], ready_url: str, log: Path) -> subprocess.Popen:
-    """Start a server in its own process group; return once `ready_url` answers 200."""
-    with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"{command[0]} exited at start-up:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(ready_url, timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    stop(server)
-    raise SystemExit(f"{ready_url} did not answer within 120 s; see {log}")
-
-
-def stop(server: subprocess.Popen) -> None:
-    """SIGTERM the server's whole process group (workers included), SIGKILL if it lingers."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-
-
 def fetch(url: str, body: bytes | None = None) -> dict:
     headers = {"Content-Type": "application/json"} if body else {}
     request = urllib.request.Request(url, data=body, headers=headers)
@@ -122,31 +71,6 @@ def fetch(url: str, body: bytes | None = None) -> dict:
 
 
 # --- the load -----------------------------------------------------------------------------------
-
-
-def _ms(text: str) -> float:
-    """wrk's durations ("812.00us", "1.23ms", "1.01s") in milliseconds."""
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
-
-
-def load(wrk: str, name: str, url: str, lua: Path, seconds: int, connections: int) -> Result:
-    """Run wrk against `url` (requests shaped by the Lua script) and parse its report."""
-    command = [wrk, "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(lua), url]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
-    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                        output)  # fmt: skip
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return Result(
-        name,
-        requests=int(re.search(r"(\d+) requests in", output).group(1)),
-        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        p50_ms=_ms(latency["50"]),
-        p99_ms=_ms(latency["99"]),
-        errors=(sum(map(int, sockets.groups())) if sockets else 0)
-        + (int(non_2xx.group(1)) if non_2xx else 0),
-    )
 
 
 def lua_script(method: str, path: str, body: str | None) -> str:
@@ -203,26 +127,26 @@ def main() -> int:
         results, answers = [], {}
         for name, (command, base, ready, (method, path, body)) in servers.items():
             log = scratch / f"{name.split()[0]}.log"
-            server = start(command, env, base + ready, log)
+            server = start_server(command, env, base + ready, log)
             try:
                 answer = fetch(base + path, body.encode() if body else None)
                 rows = answer.get("recommendations") or answer["predictions"]  # Flask | MLflow
                 answers[name] = [row["item_id"] for row in rows]
                 lua = scratch / f"{name.split()[0]}.lua"
                 lua.write_text(lua_script(method, path, body))
-                load(wrk, name, base, lua, 2, args.connections)  # warm-up, not counted
-                results.append(load(wrk, name, base, lua, args.duration, args.connections))
+                run_wrk(wrk, name, base, lua, 2, args.connections)  # warm-up, not counted
+                results.append(run_wrk(wrk, name, base, lua, args.duration, args.connections))
             finally:
-                stop(server)
+                stop_server(server)
 
     flask, mlflow_serve = results
-    assert answers[flask.server] == answers[mlflow_serve.server], f"different answers: {answers}"
+    assert answers[flask.name] == answers[mlflow_serve.name], f"different answers: {answers}"
     ratio = flask.rps / mlflow_serve.rps
     print(f"\nuser {user}, top {K}, {args.connections} connections, {args.duration} s each, "
           f"same registered model, identical answers")  # fmt: skip
     print(f"{'server':<22}{'requests':>10}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
     for r in results:
-        print(f"{r.server:<22}{r.requests:>10}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
+        print(f"{r.name:<22}{r.requests:>10}{r.rps:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}"
               f"{r.errors:>8}")  # fmt: skip
     met = ratio >= RATIO_BAR and not any(r.errors for r in results)
     print(f"Flask / mlflow models serve: {ratio:.1f}x req/s "
