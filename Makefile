@@ -55,8 +55,11 @@ mlflow-server: $(VENV)/.installed  ## MLflow tracking server on 127.0.0.1:5001 (
 mlflow-serve: $(VENV)/.installed  ## serve models:/movie-recommender@champion on 127.0.0.1:5002
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" mlflow/serve_champion.sh
 
-bench: $(VENV)/.installed  ## benchmarks on real ML-100K (set MOVIEREC_DATA_DIR to its parent folder)
+bench: $(VENV)/.installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
 	$(PY) bench/train_quality.py
+	$(PY) bench/notebooks_time.py
+	$(PY) bench/serve_load.py
+	$(PY) bench/serve_mlflow_vs_flask.py
 
 clean:  ## remove trained models and caches (keeps .venv and data/)
 	rm -rf models .pytest_cache .ruff_cache notebooks/artifacts bench/results
