@@ -130,8 +130,10 @@ def download(
     try:
         response = requests.get(url, timeout=timeout)
         response.raise_for_status()
+    except requests.ConnectionError:
+        raise DataError(f"could not download {url}: no connection (offline?)") from None
     except requests.RequestException as error:
-        raise DataError(f"could not download {url}: {error}") from error
+        raise DataError(f"could not download {url}: {error}") from None
 
     data_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=data_dir, prefix=f".{source.name}-") as tmp:
