@@ -74,7 +74,7 @@ def _movies_for(ratings: pd.DataFrame, movies_file: str | None) -> pd.DataFrame:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    hyper = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    hyper = args.config  # a TrainConfig, checked by `main`
     name, checksum, ratings, test, movies = _training_data(args)
     print(f"training on {name}: {len(ratings):,} ratings", file=sys.stderr)
     result = train(ratings, movies, hyper, progress=not args.quiet)
@@ -145,6 +145,14 @@ def _print_metrics(metrics: dict[str, float], as_json: bool) -> None:
 # --- parser -------------------------------------------------------------------------------------
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=str(config.default_model_dir()), metavar="MODEL_DIR",
@@ -192,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_option(p)
     _dataset_options(p)
     p.add_argument("--ratings", metavar="FILE", help="held-out ratings file to evaluate on")
-    p.add_argument("-k", type=int, default=10, help="cut-off for precision/recall/nDCG")
+    p.add_argument("-k", type=positive_int, default=10, help="cut-off for precision/recall/nDCG")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=cmd_evaluate)
 
@@ -207,18 +215,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("recommend", help="top-k movies for a user, best first")
     _model_option(p)
     p.add_argument("--user", type=int, required=True, help="raw MovieLens user id")
-    p.add_argument("-k", type=int, default=10, help="how many movies (default: %(default)s)")
+    p.add_argument("-k", type=positive_int, default=10,
+                   help="how many movies (default: %(default)s)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(run=cmd_recommend)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "evaluate" and bool(args.ratings) == bool(args.dataset or args.split):
-        build_parser().error("evaluate needs either --dataset [--split] or --ratings")
-    if args.command == "train" and args.ratings and (args.dataset or args.split):
-        build_parser().error("train takes --dataset [--split] or --ratings, not both")
+        parser.error("evaluate needs either --dataset [--split] or --ratings")
+    if args.command == "train":
+        if args.ratings and (args.dataset or args.split):
+            parser.error("train takes --dataset [--split] or --ratings, not both")
+        hyperparameters = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+        try:
+            args.config = TrainConfig(**hyperparameters)
+        except ValueError as error:  # e.g. --valid-fraction 0: a usage error, not a traceback
+            parser.error(str(error))
     try:
         args.run(args)
     except (DataError, ModelLoadError, UnknownUserError) as error:

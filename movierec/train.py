@@ -32,6 +32,16 @@ class TrainConfig:
     patience: int = 3  # epochs without a better validation RMSE before stopping
     seed: int = 42
 
+    def __post_init__(self):
+        """Refuse values that cannot train, with a message that names the setting."""
+        for name in ("n_factors", "epochs", "batch_size", "patience"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
+        if self.learning_rate <= 0 or self.l2 < 0:
+            raise ValueError("learning_rate must be positive and l2 not negative")
+        if not 0 < self.valid_fraction < 1:
+            raise ValueError(f"valid_fraction must be between 0 and 1, not {self.valid_fraction}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -142,3 +142,16 @@ def test_an_unknown_user_is_one_clear_line(cli_model):
 def test_evaluate_needs_exactly_one_source_of_test_data(cli_model):
     result = movierec("evaluate", "--model", cli_model, check=False)
     assert result.returncode == 2 and "either --dataset" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--valid-fraction", "0"], "valid_fraction must be between 0 and 1"),
+        (["train", "--epochs", "0"], "epochs must be at least 1"),
+        (["recommend", "--user", "1", "-k", "0"], "must be at least 1"),
+    ],
+)
+def test_impossible_settings_are_usage_errors(args, message):
+    result = movierec(*args, check=False)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -96,3 +96,11 @@ def test_ndcg_rewards_putting_liked_movies_first():
     later = ndcg_at_k([False, False, True], n_relevant=1)
     assert 0 < later < 1
     assert ndcg_at_k([False, False, False], n_relevant=1) == 0.0
+
+
+@pytest.mark.parametrize(
+    "settings", [{"epochs": 0}, {"valid_fraction": 0.0}, {"valid_fraction": 1.0}, {"l2": -1}]
+)
+def test_train_config_refuses_settings_that_cannot_train(settings):
+    with pytest.raises(ValueError, match=next(iter(settings)).split("_")[0]):
+        TrainConfig(**settings)
