@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.vps.harness import DROPIN, SETUP
+from tests.setup.harness import DROPIN, SETUP
 
 REPO = SETUP.parent
 LECTURE = REPO / "lectures" / "01_vps_ssh_firewall_conda_jupyter.md"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import free_port, require_root, require_tool
-from tests.vps.harness import (
+from tests.setup.harness import (
     SSHD,
     SshClient,
     SshdLayout,

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import require_tool
-from tests.vps.harness import DROPIN, SETUP
+from tests.setup.harness import DROPIN, SETUP
 
 USER_DATA = SETUP / "cloud-init" / "user-data.yaml"
 

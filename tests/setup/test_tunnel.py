@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import VENV_BIN, free_port, require, require_tool
-from tests.vps.harness import (
+from tests.setup.harness import (
     SETUP,
     SshdLayout,
     VpsUser,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.vps.harness import (
+from tests.setup.harness import (
     DROPIN,
     SshClient,
     SshdLayout,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from movierec.processes import running, wait_for
 from tests.conftest import REPO_ROOT, require_root, require_tool
 
 SETUP = REPO_ROOT / "setup"
@@ -43,37 +43,6 @@ def run_script(
     if check and result.returncode != 0:
         pytest.fail(f"{name} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `condition` until it is true; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
-
-
-@contextmanager
-def running(command: list[str], log: Path, **popen_args) -> Iterator[subprocess.Popen]:
-    """Run a background process, output in `log`; stop it however the `with` block ends."""
-    with log.open("ab") as log_file:
-        process = subprocess.Popen(
-            command,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            **popen_args,
-        )
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def make_key(path: Path, comment: str) -> Path:

@@ -27,7 +27,7 @@ from movierec.download import Source, download, is_cached, sha256_of
 from movierec.synthetic import make_synthetic
 from tests.conftest import free_port
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 ML_100K_TINY = FIXTURES / "ml-100k-tiny"
 ML_LATEST_TINY = FIXTURES / "ml-latest-tiny"
 

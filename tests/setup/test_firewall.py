@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_root, require_tool
-from tests.vps.harness import DROPIN, SETUP, SshdLayout, running, running_sshd, wait_for
+from tests.setup.harness import DROPIN, SETUP, SshdLayout, running, running_sshd, wait_for
 
 pytestmark = pytest.mark.slow
 

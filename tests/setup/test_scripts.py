@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import VENV_BIN, free_port, require, require_root, require_tool
-from tests.vps.harness import (
+from tests.setup.harness import (
     SETUP,
     VpsUser,
     make_key,
