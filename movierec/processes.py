@@ -33,7 +33,7 @@ def free_port() -> int:
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str, interval=0.1) -> None:
-    """Call `condition` until it returns true; raise `TimeoutError` naming `what` after `timeout` s."""
+    """Call `condition` until it is true; raise `TimeoutError` naming `what` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
