@@ -11,8 +11,8 @@ from typing import Any
 
 from flask import Flask
 
-from movierec.config import model_location
-from movierec.persist import ModelLoadError
+from movierec.errors import ModelLoadError
+from movierec.locations import model_location
 from movierec.serving import load_for_serving
 
 

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from flask import Blueprint, abort, current_app
 
 from flask_app import inputs
-from movierec.recommender import Recommender, UnknownUserError
+from movierec.errors import UnknownUserError
+from movierec.recommender import DEFAULT_K, MAX_K, Recommender
 
 bp = Blueprint("api", __name__)
 
-DEFAULT_K, MAX_K = 10, 100
 MAX_PREDICT_ITEMS = 1000  # about 10 KB of JSON: far below the 64 KiB body limit
 
 
@@ -35,6 +34,7 @@ def health() -> dict[str, Any]:
         "status": "ok",
         "model": metadata.get("location"),
         "source": metadata.get("source"),  # "native" (a model directory) or "mlflow"
+        "version": recommender.version,  # the model's short id (movierec.model.model_version)
         "dataset": (metadata.get("dataset") or {}).get("name"),
         "created_at": metadata.get("created_at"),  # when the model was trained
         "movierec_version": (metadata.get("versions") or {}).get("movierec"),
@@ -65,8 +65,9 @@ def predict() -> dict[str, Any]:
     if user_id not in recommender.users:
         abort(404, description=str(UnknownUserError(user_id)))
     # A movie of the catalogue that had no training rating still gets a (bias-only) prediction;
-    # an id that is not in the catalogue at all is most likely a mistake, so say so.
-    known = np.isin(item_ids, recommender.movies.index)
+    # an id that is not in the catalogue at all is most likely a mistake, so say so (the CLI's
+    # `predict` refuses the same ids).
+    known = recommender.in_catalogue(item_ids)
     if not known.all():
         unknown = [item for item, ok in zip(item_ids, known, strict=True) if not ok]
         more = " ..." if len(unknown) > 5 else ""

@@ -6,10 +6,13 @@ Command-line options win over this file, e.g. `-b 127.0.0.1:8000` or `--workers 
 """
 
 import os
+import socket
+import sys
 
 # Loopback only: students reach the API through their SSH tunnel (later a TLS proxy), so the
-# port is never open to the internet even if the firewall is misconfigured.
-bind = "127.0.0.1:5000"
+# port is never open to the internet even if the firewall is misconfigured. $PORT (what
+# `make serve PORT=5050` sets) picks another port, e.g. on macOS, where AirPlay holds 5000.
+bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 
 # The work is CPU-bound numpy, so one worker per core (2 on the VPS); more would only queue on
 # the same cores. Sync workers: each handles one request at a time, in well under a millisecond.
@@ -30,3 +33,19 @@ errorlog = "-"
 # gunicorn >= 25.1 opens a control socket at ~/.gunicorn/gunicorn.ctl by default; two servers
 # under one account would fight over it, and we do not use `gunicornc`.
 control_socket_disable = True
+
+
+def on_starting(server) -> None:
+    """Say in one line that the port is taken, instead of gunicorn's retries (14 lines)."""
+    for address in server.cfg.bind:
+        host, _, port = address.rpartition(":")
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn binds
+            try:
+                probe.bind((host.strip("[]"), int(port)))
+            except OSError as error:
+                sys.exit(
+                    f"error: cannot listen on {address} ({error.strerror}): another program "
+                    "uses that port (on macOS, AirPlay Receiver takes 5000). Stop it, or choose "
+                    "another port: make serve PORT=5050"
+                )

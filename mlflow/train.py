@@ -6,9 +6,10 @@ The `train` entry point of `mlflow/MLproject`; it also runs on its own:
     MLFLOW_TRACKING_URI=http://127.0.0.1:5001 mlflow run mlflow -e train --env-manager local \\
         --experiment-name movie-recommender -P dataset=synthetic -P epochs=5
 
-One run: hold out 20 % of each user's ratings, train on the rest, evaluate on the held-out part,
-log everything (`movierec.tracking.log_training_run`), register the model and move the `champion`
-alias only if it beats the champion's validation RMSE (`movierec.tracking.register_and_promote`).
+One run: measure a model on 20 % of each user's ratings held out, train the model to register on
+all of them (`movierec.pipeline.train_and_evaluate`, as `python -m movierec train` does), log
+everything (`movierec.tracking.log_training_run`), register the model and move the `champion` alias
+only if the rule says so (`movierec.registry.register_and_promote`, `movierec.promotion`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from movierec import tracking
-from movierec.data import DATASETS, load_dataset, train_test_split
-from movierec.metrics import evaluate
+from movierec import registry, tracking
+from movierec.cli import add_hyperparameter_options, hyperparameters
+from movierec.data import DATASETS, load_dataset
 from movierec.persist import save_model
-from movierec.train import TrainConfig, train
-
-HOLDOUT = {"test_fraction": 0.2, "seed": 42}
+from movierec.pipeline import Holdout, train_and_evaluate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,21 +33,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="http://127.0.0.1:5001 or sqlite:////abs/path/mlflow.db "
                         "(default: $MLFLOW_TRACKING_URI)")  # fmt: skip
     parser.add_argument("--experiment", default=tracking.EXPERIMENT)
-    parser.add_argument("--registered-model", default=tracking.REGISTERED_MODEL)
+    parser.add_argument("--registered-model", default=registry.REGISTERED_MODEL)
     parser.add_argument("--no-register", action="store_true", help="log the run only")
     parser.add_argument("--dataset", choices=DATASETS, help="default: ml-100k if available, "
                         "else synthetic")  # fmt: skip
-    defaults = TrainConfig()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--n-factors", type=int, default=defaults.n_factors)
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
-    parser.add_argument("--l2", type=float, default=defaults.l2)
-    parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--run-name")
+    add_hyperparameter_options(parser)  # --epochs, --n-factors, ...: the CLI's, same defaults
     args = parser.parse_args(argv)
     if not args.tracking_uri:
         parser.error("give --tracking-uri or set MLFLOW_TRACKING_URI (MLflow's default, "
                      "./mlflow.db, depends on the current directory)")  # fmt: skip
+    try:
+        args.config = hyperparameters(args)
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
@@ -64,30 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         tracking.use_tracking_server(args.tracking_uri, args.experiment)
 
     dataset = load_dataset(args.dataset)
-    train_part, test_part = train_test_split(dataset.ratings, **HOLDOUT)
-    config = TrainConfig(epochs=args.epochs, n_factors=args.n_factors,
-                         learning_rate=args.learning_rate, l2=args.l2, seed=args.seed)  # fmt: skip
     print(f"training on {dataset.describe()}", file=sys.stderr)
-    result = train(train_part, dataset.movies, config, progress=False)
-    metrics = evaluate(result.recommender, train_part, test_part)
+    trained = train_and_evaluate(dataset, args.config, Holdout(), progress=False)
 
     # The native directory is the model's single source of truth: MLflow stores a copy of it.
     with tempfile.TemporaryDirectory() as scratch:
-        model_dir = save_model(
-            result.recommender,
-            Path(scratch) / "model",
-            dataset={"name": dataset.name, "checksum": dataset.checksum},
-            holdout=HOLDOUT,
-            hyperparameters=config.to_dict(),
-            best_epoch=result.best_epoch,
-            metrics=metrics,
-        )
-        logged = tracking.log_training_run(result, model_dir, metrics, run_name=args.run_name)
-    print(f"run {logged.run_id}: {tracking.PROMOTION_METRIC} {logged.best_valid_rmse:.4f}, "
-          f"test RMSE {metrics['rmse']:.4f}, model {logged.model_uri}")  # fmt: skip
+        model_dir = save_model(trained.recommender, Path(scratch) / "model")
+        logged = tracking.log_training_run(trained, model_dir, run_name=args.run_name)
+    print(f"run {logged.run_id}: hold-out RMSE {trained.metrics['rmse']:.4f}, "
+          f"model {logged.model_uri} ({trained.summary()})")  # fmt: skip
 
     if not args.no_register:
-        promotion = tracking.register_and_promote(logged.model_uri, args.registered_model)
+        promotion = registry.register_and_promote(logged.model_uri, args.registered_model)
         print(f"{args.registered_model}: {promotion.reason}")
     return 0
 

@@ -22,8 +22,10 @@ class GlobalMean:
         self.mean_ = float(ratings.rating.mean())
         return self
 
-    def predict(self, user_ids: Sequence[int], item_ids: Sequence[int]) -> np.ndarray:
+    def score(self, user_ids: Sequence[int], item_ids: Sequence[int]) -> np.ndarray:
         return np.full(len(user_ids), self.mean_)
+
+    predict = score  # the mean is always inside the rating scale
 
 
 class RidgeBaseline:
@@ -45,5 +47,9 @@ class RidgeBaseline:
         self.range_ = (float(ratings.rating.min()), float(ratings.rating.max()))
         return self
 
+    def score(self, user_ids: Sequence[int], item_ids: Sequence[int]) -> np.ndarray:
+        """Unclipped predictions, for ranking."""
+        return self.ridge_.predict(self._features(user_ids, item_ids))
+
     def predict(self, user_ids: Sequence[int], item_ids: Sequence[int]) -> np.ndarray:
-        return np.clip(self.ridge_.predict(self._features(user_ids, item_ids)), *self.range_)
+        return np.clip(self.score(user_ids, item_ids), *self.range_)

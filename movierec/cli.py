@@ -1,35 +1,34 @@
-"""The command line: `python -m movierec {download,train,evaluate,predict,recommend} --help`.
+"""The command line: `python -m movierec {download,train,evaluate,predict,recommend,info} --help`.
 
 Graders and the other parts of the course rely on these commands and their output formats.
-Every expected failure (no data, no model, a bad file) ends with one clear line and exit code 1.
+Results go to stdout, progress to stderr. Every failure ends with one line starting `error:`:
+exit code 1 when the command could not do its job, 2 when it was called the wrong way.
+
+The heavy libraries (torch, pandas) are imported inside the commands, so `--help` answers at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from dataclasses import fields
 from pathlib import Path
 
-import pandas as pd
-
-from movierec import config
-from movierec.data import (
-    DATASETS,
-    ML_100K_SPLITS,
+from movierec import __version__, locations
+from movierec.download import DATASETS, ML_100K_SPLITS, SOURCES
+from movierec.errors import (
     DataError,
-    load_dataset,
-    read_ml100k_movies,
-    read_movies_csv,
-    read_ratings,
+    ModelLoadError,
+    ModelSaveError,
+    TrainingError,
+    UnknownUserError,
 )
-from movierec.data import train_test_split as holdout_split
-from movierec.download import SOURCES, download, sha256_of
-from movierec.metrics import evaluate
-from movierec.persist import ModelLoadError, load_model, read_metadata, save_model
-from movierec.recommender import UnknownUserError
-from movierec.train import TrainConfig, train
+from movierec.hyperparameters import TrainConfig
+
+# Failures a user can cause and fix: one `error:` line each, exit code 1.
+EXPECTED_ERRORS = (DataError, ModelLoadError, ModelSaveError, TrainingError, UnknownUserError)
+PREDICTIONS_HEADER = "user_id,item_id,prediction"
 
 EXAMPLES = """examples:
   python -m movierec download                       # ML-100K into data/ (or $MOVIEREC_DATA_DIR)
@@ -38,6 +37,10 @@ EXAMPLES = """examples:
   python -m movierec evaluate --model models/u1 --dataset ml-100k --split u1
   python -m movierec recommend --model models/default --user 42 -k 5
   python -m movierec predict --model models/default --pairs pairs.csv --out predictions.csv
+  python -m movierec info --model models/default
+
+exit codes: 0 done, 1 the command failed (one line starting `error:` says why),
+            2 wrong usage (one `error:` line; add --help to any command for its options)
 """
 
 
@@ -45,86 +48,154 @@ EXAMPLES = """examples:
 
 
 def cmd_download(args: argparse.Namespace) -> None:
+    from movierec.download import download
+
     folder = download(SOURCES[args.dataset])
     print(f"{args.dataset} is ready in {folder} (every file matches its pinned sha256)")
 
 
-def _training_data(args: argparse.Namespace):
-    """(name, checksum, train ratings, held-out ratings or None, movies) for `train`."""
+def _dataset(args: argparse.Namespace):
+    """The training or test data the arguments name: a ratings file, or a dataset by name."""
+    from movierec.data import dataset_from_files, load_dataset
+
     if args.ratings:
-        ratings = read_ratings(args.ratings)
-        movies = _movies_for(ratings, args.movies)
-        name, checksum, test = Path(args.ratings).name, sha256_of(Path(args.ratings)), None
-    else:
-        dataset = load_dataset(args.dataset, args.split)
-        ratings, movies, test = dataset.ratings, dataset.movies, dataset.test
-        name, checksum = dataset.name, dataset.checksum
-    if test is None and args.test_fraction > 0:
-        ratings, test = holdout_split(ratings, args.test_fraction, seed=args.seed)
-    return name, checksum, ratings, test, movies
-
-
-def _movies_for(ratings: pd.DataFrame, movies_file: str | None) -> pd.DataFrame:
-    """Titles for a ratings file: from --movies (movies.csv or u.item) or placeholders."""
-    if movies_file is None:
-        ids = sorted(ratings.item_id.unique())
-        return pd.DataFrame({"item_id": ids, "title": [f"Movie {i}" for i in ids], "genres": ""})
-    path = Path(movies_file)
-    return read_ml100k_movies(path.parent) if path.name == "u.item" else read_movies_csv(path)
+        return dataset_from_files(args.ratings, getattr(args, "movies", None))
+    return load_dataset(args.dataset, args.split)
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    hyper = args.config  # a TrainConfig, checked by `main`
-    name, checksum, ratings, test, movies = _training_data(args)
-    print(f"training on {name}: {len(ratings):,} ratings", file=sys.stderr)
-    result = train(ratings, movies, hyper, progress=not args.quiet)
-    metrics = evaluate(result.recommender, ratings, test) if test is not None else {}
-    save_model(
-        result.recommender,
-        args.out,
-        dataset={"name": name, "checksum": checksum, "n_ratings": len(ratings)},
-        holdout=None if args.split else {"test_fraction": args.test_fraction, "seed": args.seed},
-        hyperparameters=hyper.to_dict(),
-        best_epoch=result.best_epoch,
-        train_seconds=round(result.seconds, 2),
-        metrics=metrics,
+    from movierec.persist import check_can_save, save_model
+    from movierec.pipeline import Holdout, train_and_evaluate
+
+    check_can_save(args.out)  # before minutes of training, not after
+    dataset = _dataset(args)
+    holdout = Holdout(args.test_fraction, args.holdout_seed)
+    say(f"training on {dataset.describe()}")
+    if dataset.test is not None:
+        say(f"measuring on {dataset.split}.test ({len(dataset.test):,} ratings)")
+    elif args.test_fraction > 0:
+        then = "keeping that model" if args.no_refit else "then training on all of them"
+        say(f"measuring on {args.test_fraction:.0%} of each user's ratings held out, {then}")
+    trained = train_and_evaluate(
+        dataset, args.config, holdout, refit=not args.no_refit, progress=not args.quiet
     )
-    print(f"saved the model to {args.out} (best epoch {result.best_epoch}, "
-          f"{result.seconds:.1f} s)")  # fmt: skip
-    _print_metrics(metrics, as_json=False)
+    save_model(trained.recommender, args.out)
+    measured = trained.measured
+    print(
+        f"saved the model to {args.out} (version {trained.recommender.version}): "
+        f"{trained.summary()}; best epoch {measured.best_epoch}, {measured.seconds:.1f} s"
+    )
+    if trained.metrics:
+        print("metrics on the held-out ratings:")
+        _print_metrics(trained.metrics, as_json=False)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    from movierec.data import holdout_split, read_ratings
+    from movierec.metrics import evaluate
+    from movierec.persist import load_model
+
     recommender = load_model(args.model)
     if args.ratings:
         test = read_ratings(args.ratings)
     else:
-        dataset = load_dataset(args.dataset, args.split)
+        dataset = _dataset(args)
         test = dataset.test
-        if test is None:  # no canonical split: rebuild the hold-out the model was trained beside
-            holdout = read_metadata(args.model).get("holdout") or {}
-            _, test = holdout_split(
-                dataset.ratings, holdout.get("test_fraction", 0.2), holdout.get("seed", 42)
-            )
+        if test is None:  # no canonical split: rebuild the hold-out the model was measured on
+            holdout = recommender.metadata.get("holdout")
+            if not holdout:
+                raise DataError(
+                    f"{args.model} records no hold-out of {dataset.name}: give --split, or "
+                    "--ratings with ratings it never saw"
+                )
+            _, test = holdout_split(dataset.ratings, holdout["test_fraction"], holdout["seed"])
     if test.rating.isna().any():
         raise DataError(f"{args.ratings}: evaluation needs a rating column")
+    _refuse_training_ratings(recommender, test, args.model)
     _print_metrics(evaluate(recommender, recommender.rated, test, k=args.k), args.json)
 
 
+def _refuse_training_ratings(recommender, test, model: str) -> None:
+    """Scores on ratings the model learned from flatter it: refuse them, and say what to use."""
+    import pandas as pd
+
+    seen = pd.merge(test[["user_id", "item_id"]], recommender.rated, on=["user_id", "item_id"])
+    if seen.empty:
+        return
+    meta = recommender.metadata
+    dataset = (meta.get("dataset") or {}).get("name", "its data")
+    if "/" in dataset:  # ml-100k/u1
+        hint = f"its own split: --dataset {dataset.split('/')[0]} --split {dataset.split('/')[1]}"
+    elif meta.get("refit"):
+        hint = (
+            "none of its dataset is left unseen (it was trained on all of it after measuring; "
+            f"`python -m movierec info --model {model}` shows those metrics), so use --ratings "
+            "with new ratings, or train with --no-refit"
+        )
+    else:
+        hint = f"its own hold-out: --dataset {dataset}"
+    raise DataError(
+        f"{len(seen):,} of the {len(test):,} test ratings were in the training data of {model}; "
+        f"evaluate on ratings it never saw, e.g. {hint}"
+    )
+
+
 def cmd_predict(args: argparse.Namespace) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from movierec.data import read_ratings
+    from movierec.persist import load_model
+
+    out = Path(args.out)
+    _check_can_write_predictions(out)
     recommender = load_model(args.model)
     pairs = read_ratings(args.pairs)  # either format; a rating column, if any, is ignored
-    out = pd.DataFrame({
+    unknown_user = ~np.isin(pairs.user_id, recommender.users.raw_ids)
+    unknown_movie = ~recommender.in_catalogue(pairs.item_id)
+    unknown = unknown_user | unknown_movie
+    if unknown.any() and args.unknown == "refuse":
+        first = pairs[unknown].iloc[0]
+        raise DataError(
+            f"{args.pairs}: {unknown.sum():,} of {len(pairs):,} pairs name a user the model never "
+            f"saw or a movie outside its catalogue (the first: user {first.user_id}, movie "
+            f"{first.item_id}); the API answers 404 for these. Leave them out, or pass "
+            "--unknown fallback to predict them from the biases alone"
+        )
+    table = pd.DataFrame({
         "user_id": pairs.user_id,
         "item_id": pairs.item_id,
         "prediction": recommender.predict(pairs.user_id, pairs.item_id).round(4),
     })  # fmt: skip
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(args.out, index=False)
-    print(f"wrote {len(out):,} predictions to {args.out}")
+    if args.unknown == "fallback":
+        names = np.select([unknown_user & unknown_movie, unknown_user, unknown_movie],
+                          ["user+movie", "user", "movie"], default="")  # fmt: skip
+        table["unknown"] = names
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(f".{out.name}.partial")
+    table.to_csv(partial, index=False)
+    os.replace(partial, out)  # never a half-written file at --out
+    print(f"wrote {len(table):,} predictions to {out}")
+
+
+def _check_can_write_predictions(out: Path) -> None:
+    """`--out` may replace only an earlier predictions file (recognised by its header)."""
+    if out.is_dir():
+        raise DataError(f"{out} is a folder: --out takes a file name such as predictions.csv")
+    if out.exists():
+        with open(out, encoding="utf-8", errors="replace") as f:
+            if not f.readline().startswith(PREDICTIONS_HEADER):
+                raise DataError(
+                    f"{out} exists and was not written by `predict`: choose another --out "
+                    "(nothing was changed)"
+                )
 
 
 def cmd_recommend(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from movierec.persist import load_model
+
     recommender = load_model(args.model)
     table = pd.DataFrame(recommender.recommend(args.user, args.k))
     table.index = range(1, len(table) + 1)
@@ -132,6 +203,34 @@ def cmd_recommend(args: argparse.Namespace) -> None:
         print(table.to_json(orient="records"))
     else:
         print(table.to_string(float_format="{:.3f}".format))
+
+
+def cmd_info(args: argparse.Namespace) -> None:
+    from movierec.download import ML_100K, is_cached
+    from movierec.persist import read_metadata
+
+    model = Path(args.model)
+    meta = read_metadata(model)
+    if args.json:
+        print(json.dumps({k: v for k, v in meta.items() if k not in ("user_ids", "item_ids")}))
+        return
+    dataset, training = meta.get("dataset") or {}, meta.get("training") or {}
+    where = f" -> {model.resolve()}" if model.is_symlink() else ""
+    print(f"{model}{where}")
+    print(f"  model      {meta['model']['class']}, version {meta.get('version', '?')}, "
+          f"trained {meta.get('created_at', '?')}")  # fmt: skip
+    seen = "all" if meta.get("refit") else training.get("n_ratings", "?")
+    print(f"  data       {dataset.get('name', '?')}: trained on {seen} of its "
+          f"{dataset.get('n_ratings', '?')} ratings")  # fmt: skip
+    metrics = meta.get("metrics") or {}
+    if metrics:
+        shown = ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+        print(f"  measured   {shown}")
+    if dataset.get("name") == "synthetic":
+        print("  note       synthetic data: the titles and ratings are made up")
+        if is_cached(ML_100K):
+            print(f"  note       ML-100K is now available: retrain with `python -m movierec "
+                  f"train --dataset ml-100k --out {model}` (or `make retrain`)")  # fmt: skip
 
 
 def _print_metrics(metrics: dict[str, float], as_json: bool) -> None:
@@ -142,7 +241,19 @@ def _print_metrics(metrics: dict[str, float], as_json: bool) -> None:
             print(f"{name:<14}{value:.4f}")
 
 
+def say(message: str) -> None:
+    """Progress for the person at the terminal: on stderr, so stdout stays the result."""
+    print(message, file=sys.stderr)
+
+
 # --- parser -------------------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a wrong call is one `error:` line (exit 2) instead of a block of usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {' '.join(message.split())} (see `{self.prog} --help`)\n")
 
 
 def positive_int(text: str) -> int:
@@ -153,64 +264,105 @@ def positive_int(text: str) -> int:
     return value
 
 
+def holdout_share(text: str) -> float:
+    """An argparse type: a share of the ratings to hold out, 0 (none) up to but not 1 (all)."""
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {text}")
+    return value
+
+
+def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
+    """One option per `TrainConfig` field (`--n-factors`, `--learning-rate`, ...), same defaults."""
+    group = parser.add_argument_group("hyperparameters (movierec.hyperparameters.TrainConfig)")
+    for name, default in TrainConfig.field_defaults().items():
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default),
+                           default=default, help=f"(default: {default})")  # fmt: skip
+
+
+def hyperparameters(args: argparse.Namespace) -> TrainConfig:
+    """The `TrainConfig` the options of `add_hyperparameter_options` describe (or ValueError)."""
+    return TrainConfig(**{name: getattr(args, name) for name in TrainConfig.field_defaults()})
+
+
 def _model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--model", default=str(config.default_model_dir()), metavar="MODEL_DIR",
-        help="model directory written by `train` (default: %(default)s, or $MOVIEREC_MODEL)",
+        "--model", default=locations.model_location(), metavar="MODEL_DIR",
+        help="model directory written by `train` (default: $MOVIEREC_MODEL, else %(default)s)",
     )  # fmt: skip
 
 
-def _dataset_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", choices=DATASETS, help="default: ml-100k if available, "
-                        "else synthetic")  # fmt: skip
+def _dataset_options(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--dataset", choices=DATASETS, help=default)
     parser.add_argument("--split", choices=ML_100K_SPLITS, help="a canonical ML-100K split: "
-                        "train on uN.base, test on uN.test")  # fmt: skip
+                        "uN.base to train on, uN.test to test on")  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def build_parser() -> Parser:
+    parser = Parser(
         prog="python -m movierec",
         description="Train, evaluate and query the course's movie recommender.",
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"movierec {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("download", help="download and verify a MovieLens dataset")
     p.add_argument("--dataset", choices=sorted(SOURCES), default="ml-100k")
-    p.set_defaults(run=cmd_download)
+    p.set_defaults(run=cmd_download, parser=p)
 
-    p = commands.add_parser("train", help="train the matrix factorization and save it")
-    _dataset_options(p)
+    p = commands.add_parser(
+        "train",
+        help="train the matrix factorization, measure it, and save it",
+        description="Measure a model on held-out ratings, then train the model to save on all "
+        "of them (unless --no-refit). A canonical --split is measured on its test file instead.",
+    )
+    _dataset_options(p, "default: ml-100k if available, else synthetic")
     p.add_argument("--ratings", metavar="FILE", help="train on a ratings file instead "
                    "(u.data or ratings.csv format)")  # fmt: skip
     p.add_argument("--movies", metavar="FILE", help="titles for --ratings (u.item or movies.csv)")
-    p.add_argument("--out", default=str(config.default_model_dir()), metavar="MODEL_DIR",
-                   help="where to save the model (default: %(default)s)")  # fmt: skip
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="share of each user's ratings held out for the metrics when there is no "
-                   "--split (default: %(default)s; 0 trains on everything)")  # fmt: skip
-    for f in fields(TrainConfig):
-        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default),
-                       default=f.default, help=f"(default: {f.default})")  # fmt: skip
+    p.add_argument("--out", default=str(locations.DEFAULT_MODEL_DIR), metavar="MODEL_DIR",
+                   help="where to save the model; replaces only an earlier model "
+                   "(default: %(default)s)")  # fmt: skip
+    p.add_argument("--test-fraction", type=holdout_share, default=0.2,
+                   help="share of each user's ratings held out to measure the model when there "
+                   "is no --split (default: %(default)s; 0 measures nothing)")  # fmt: skip
+    p.add_argument("--holdout-seed", type=int, default=42,
+                   help="which ratings are held out (default: %(default)s); models compare "
+                   "only when measured on the same hold-out")  # fmt: skip
+    p.add_argument("--no-refit", action="store_true", help="save the measured model (trained "
+                   "without the held-out ratings), not one trained on all ratings")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(run=cmd_train)
+    add_hyperparameter_options(p)
+    p.set_defaults(run=cmd_train, parser=p)
 
     p = commands.add_parser("evaluate", help="print RMSE, MAE and ranking metrics on test data")
     _model_option(p)
-    _dataset_options(p)
+    _dataset_options(p, "test on this dataset's split (with --split) or on the hold-out the "
+                     "model records; required unless --ratings")  # fmt: skip
     p.add_argument("--ratings", metavar="FILE", help="held-out ratings file to evaluate on")
     p.add_argument("-k", type=positive_int, default=10, help="cut-off for precision/recall/nDCG")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(run=cmd_evaluate)
+    p.set_defaults(run=cmd_evaluate, parser=p)
 
-    p = commands.add_parser("predict", help="predict ratings for (user, movie) pairs in a file")
+    p = commands.add_parser(
+        "predict",
+        help="predict ratings for (user, movie) pairs in a file",
+        description="Pairs with a user the model never saw, or a movie outside its catalogue, "
+        "are refused (as the API answers 404), unless --unknown fallback. A catalogue movie that "
+        "had no training rating is predicted from the biases alone.",
+    )
     _model_option(p)
     p.add_argument("--pairs", required=True, metavar="FILE",
                    help="u.data or ratings.csv format; a rating column is ignored")  # fmt: skip
     p.add_argument("--out", required=True, metavar="OUT.csv",
-                   help="written with the header user_id,item_id,prediction")  # fmt: skip
-    p.set_defaults(run=cmd_predict)
+                   help="written with the header user_id,item_id,prediction; replaces only an "
+                   "earlier predictions file")  # fmt: skip
+    p.add_argument("--unknown", choices=["refuse", "fallback"], default="refuse",
+                   help="refuse unknown ids (default), or predict them from the known biases "
+                   "and mark them in an `unknown` column")  # fmt: skip
+    p.set_defaults(run=cmd_predict, parser=p)
 
     p = commands.add_parser("recommend", help="top-k movies for a user, best first")
     _model_option(p)
@@ -218,26 +370,52 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=positive_int, default=10,
                    help="how many movies (default: %(default)s)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print a JSON list")
-    p.set_defaults(run=cmd_recommend)
+    p.set_defaults(run=cmd_recommend, parser=p)
+
+    p = commands.add_parser("info", help="what a saved model is: version, data, metrics")
+    _model_option(p)
+    p.add_argument("--json", action="store_true", help="print its metadata as JSON")
+    p.set_defaults(run=cmd_info, parser=p)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _check_usage(args: argparse.Namespace) -> None:
+    """Combinations argparse cannot express; wrong ones end as usage errors (exit 2)."""
+    parser = args.parser
     if args.command == "evaluate" and bool(args.ratings) == bool(args.dataset or args.split):
         parser.error("evaluate needs either --dataset [--split] or --ratings")
     if args.command == "train":
         if args.ratings and (args.dataset or args.split):
             parser.error("train takes --dataset [--split] or --ratings, not both")
-        hyperparameters = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+        if args.movies and not args.ratings:
+            parser.error("--movies gives titles for --ratings; datasets bring their own")
         try:
-            args.config = TrainConfig(**hyperparameters)
-        except ValueError as error:  # e.g. --valid-fraction 0: a usage error, not a traceback
+            args.config = hyperparameters(args)
+        except ValueError as error:  # e.g. --valid-fraction 0
             parser.error(str(error))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _check_usage(args)
     try:
         args.run(args)
-    except (DataError, ModelLoadError, UnknownUserError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    except EXPECTED_ERRORS as error:
+        return fail(str(error))
+    except OSError as error:  # a full disk, a folder without write permission, ...
+        where = f": {error.filename}" if error.filename else ""
+        return fail(f"{error.strerror or error}{where}")
+    except KeyboardInterrupt:
+        return fail("interrupted", code=130)
+    except Exception as error:  # a bug: say so in one line; MOVIEREC_DEBUG=1 shows the traceback
+        if os.environ.get("MOVIEREC_DEBUG"):
+            raise
+        return fail(f"unexpected {type(error).__name__}: {error} (a bug in movierec: please "
+                    "report it; MOVIEREC_DEBUG=1 shows the traceback)")  # fmt: skip
     return 0
+
+
+def fail(message: str, code: int = 1) -> int:
+    """Print one `error:` line (whatever newlines the message held) and return `code`."""
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return code

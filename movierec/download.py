@@ -15,13 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from movierec import config
-
-
-class DataError(Exception):
-    """A dataset is missing, cannot be downloaded, or does not match its pinned checksums."""
+from movierec import locations
+from movierec.errors import DataError
 
 
 @dataclass(frozen=True)
@@ -75,6 +70,10 @@ ML_LATEST_SMALL = Source(
 )
 
 SOURCES = {source.name: source for source in (ML_100K, ML_LATEST_SMALL)}
+# Every dataset `load_dataset` knows: the downloadable ones, and the generated stand-in.
+DATASETS = (*SOURCES, "synthetic")
+# ML-100K's canonical train/test splits: uN.base to train on, uN.test to measure on.
+ML_100K_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 
 
 def sha256_of(path: Path) -> str:
@@ -103,7 +102,7 @@ def verify(folder: Path, source: Source) -> None:
 def is_cached(source: Source, data_dir: Path | None = None) -> bool:
     """True when every file of the dataset is in the cache and matches its checksum."""
     try:
-        verify((data_dir or config.data_dir()) / source.name, source)
+        verify((data_dir or locations.data_dir()) / source.name, source)
     except DataError:
         return False
     return True
@@ -120,13 +119,15 @@ def download(
     Returns the dataset's folder. Raises `DataError` when the download fails or a file does not
     match its pinned sha256; nothing half-verified is ever left in the cache.
     """
-    data_dir = data_dir or config.data_dir()
+    data_dir = data_dir or locations.data_dir()
     target = data_dir / source.name
     if target.exists():
         verify(target, source)  # reuse what is there, but never trust it blindly
         return target
 
-    url = f"{base_url or config.movielens_base_url()}/{source.zip_name}"
+    import requests  # here, not at the top: `python -m movierec --help` must stay fast
+
+    url = f"{base_url or locations.movielens_base_url()}/{source.zip_name}"
     try:
         response = requests.get(url, timeout=timeout)
         response.raise_for_status()

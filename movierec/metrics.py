@@ -11,11 +11,19 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from movierec.recommender import top_k
+
 RELEVANT = 4.0
 
 
 class Predictor(Protocol):
-    def predict(self, user_ids, item_ids) -> np.ndarray: ...
+    """What can be measured: the Recommender and the baselines all have these two methods."""
+
+    def predict(self, user_ids, item_ids) -> np.ndarray:
+        """Predicted ratings, clipped to the rating scale: what RMSE and MAE compare."""
+
+    def score(self, user_ids, item_ids) -> np.ndarray:
+        """Unclipped predictions: what a top-k list is sorted by (clipping would create ties)."""
 
 
 def rmse(actual, predicted) -> float:
@@ -46,7 +54,8 @@ def ranking_metrics(
     """Mean precision@k, recall@k and nDCG@k over test users who liked at least one movie.
 
     For each such user, every movie of the training data that they did not rate in training is
-    scored with `model.predict`; the top k are compared with the movies they liked in `test`.
+    scored with `model.score` and ranked by `movierec.recommender.top_k`, exactly as the served
+    list is; the top k are compared with the movies they liked in `test`.
     """
     candidates = np.unique(train.item_id.to_numpy())
     rated_in_train = train.groupby("user_id").item_id.agg(set)
@@ -56,8 +65,7 @@ def ranking_metrics(
     for user, liked_items in liked.items():
         seen = rated_in_train.get(user, set())
         items = candidates[[item not in seen for item in candidates]]
-        scores = model.predict(np.full(len(items), user), items)
-        top = items[np.argsort(-scores, kind="stable")[:k]]
+        top = items[top_k(model.score(np.full(len(items), user), items), k)]
         hits = np.array([item in liked_items for item in top], dtype=float)
         precisions.append(hits.sum() / k)
         recalls.append(hits.sum() / len(liked_items))

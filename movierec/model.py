@@ -3,9 +3,17 @@
 A rating is explained as: the average rating, plus how generous this user is, plus how well liked
 this movie is, plus how well the user's tastes match the movie's traits (a dot product of two
 learned vectors of `n_factors` numbers each).
+
+Every model class of the package has the same small interface, so the `Recommender`, persistence
+and serving work with any of them:
+- `init_args`: the constructor's arguments; saved beside the weights, `Class(**init_args)`
+  rebuilds the empty network (as nanoGPT's checkpoints do);
+- `score(users, items)`: predicted ratings for index pairs, where -1 marks an unknown user or movie.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import torch
 from torch import nn
@@ -20,6 +28,7 @@ class MatrixFactorization(nn.Module):
 
     def __init__(self, n_users: int, n_items: int, n_factors: int = 32, global_bias: float = 0.0):
         super().__init__()
+        self.init_args = {"n_users": n_users, "n_items": n_items, "n_factors": n_factors}
         self.user_factors = nn.Embedding(n_users, n_factors)
         self.item_factors = nn.Embedding(n_items, n_factors)
         self.user_bias = nn.Embedding(n_users, 1)
@@ -50,3 +59,42 @@ class MatrixFactorization(nn.Module):
             + self.item_bias(items).squeeze(1).pow(2)
         )
         return squares.mean()
+
+    @torch.no_grad()
+    def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Unclipped predictions for index pairs; -1 marks an unknown user or movie.
+
+        An unknown user or movie has no learned vector, so the taste term is left out and only
+        the biases that are known count: the global mean, plus the user's or the movie's bias.
+        """
+        known_u, known_i = users >= 0, items >= 0
+        u, i = users.clamp(min=0), items.clamp(min=0)  # any valid row; masked out below
+        user_bias = self.user_bias(u).squeeze(1) * known_u
+        item_bias = self.item_bias(i).squeeze(1) * known_i
+        taste = (self.user_factors(u) * self.item_factors(i)).sum(dim=1) * (known_u & known_i)
+        return self.global_bias + user_bias + item_bias + taste
+
+
+# Every model class a saved model may name, by class name (metadata.json records it).
+MODEL_CLASSES: dict[str, type[nn.Module]] = {"MatrixFactorization": MatrixFactorization}
+
+
+def build_model(class_name: str, init_args: dict) -> nn.Module:
+    """An untrained network of a package model class, rebuilt from its saved arguments."""
+    if class_name not in MODEL_CLASSES:
+        known = ", ".join(MODEL_CLASSES)
+        raise KeyError(f"unknown model class {class_name!r} (this movierec knows {known})")
+    return MODEL_CLASSES[class_name](**init_args)
+
+
+def model_version(model: nn.Module) -> str:
+    """A short id of a trained model: the start of a sha256 over its weights.
+
+    The same weights always give the same id (a re-saved model keeps it), different weights a
+    different one. `/health`, logs and metrics show it to say which model answered.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:12]

@@ -1,7 +1,9 @@
 """Raw ids in, predicted ratings and ranked movies out: the object every part of the course uses.
 
-The trained network's weights are copied into numpy arrays once, so a prediction or a top-k costs
-microseconds and needs no autograd; the network itself stays available as `.model`.
+A `Recommender` holds a trained network (any model class of `movierec.model`), the maps between
+raw MovieLens ids and the network's indices, the movies each user rated in training, the titles,
+and `metadata`: everything the model says about itself (what it was trained on, how, its scores),
+which `movierec.persist.save_model` writes and `load_model` reads back.
 """
 
 from __future__ import annotations
@@ -12,16 +14,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
+from movierec.errors import UnknownUserError
 from movierec.ids import IdMap
-from movierec.model import MatrixFactorization
+from movierec.model import model_version
 
-
-class UnknownUserError(KeyError):
-    """Recommendations were asked for a user the model has never seen."""
-
-    def __str__(self) -> str:
-        return f"unknown user {self.args[0]}: the model was not trained on any rating of theirs"
+# How many recommendations an answer holds by default, and at most, whoever asks (the API, the
+# MLflow model, the CLI): a bound on the size of every answer.
+DEFAULT_K, MAX_K = 10, 100
 
 
 class Recommendation(NamedTuple):
@@ -30,12 +31,22 @@ class Recommendation(NamedTuple):
     score: float  # the predicted rating, before clipping to the rating scale
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the `k` highest finite scores, best first; ties keep their order.
+
+    One ranking rule for the list that is served and the list that is measured
+    (`movierec.metrics`), so the metrics describe what users get.
+    """
+    order = np.argsort(-scores, kind="stable")
+    return order[: min(k, int(np.isfinite(scores).sum()))]
+
+
 class Recommender:
-    """A trained `MatrixFactorization` plus everything needed to use it with raw MovieLens ids."""
+    """A trained network plus everything needed to use it with raw MovieLens ids."""
 
     def __init__(
         self,
-        model: MatrixFactorization,
+        model: nn.Module,
         users: IdMap,
         items: IdMap,
         rated: pd.DataFrame,
@@ -45,21 +56,16 @@ class Recommender:
     ):
         """`rated`: the training ratings (user_id, item_id, ...), so top-k can skip seen movies.
 
-        `metadata`: what a saved model says about itself (dataset, metrics, ...), when loaded.
+        `metadata`: what the model says about itself; `train()` starts it, the caller adds the
+        dataset and the metrics, `save_model` writes it. Its "version" is set here if missing.
         """
         self.model = model.eval()
-        self.metadata = metadata or {}
         self.users, self.items = users, items
-        self.rating_range = rating_range
+        self.rating_range = (float(rating_range[0]), float(rating_range[1]))
         self.movies = movies.set_index("item_id", drop=False)
         self._titles = dict(zip(movies.item_id, movies.title, strict=True))
-
-        with torch.no_grad():
-            self._mu = float(model.global_bias)
-            self._user_bias = model.user_bias.weight[:, 0].numpy().copy()
-            self._item_bias = model.item_bias.weight[:, 0].numpy().copy()
-            self._user_factors = model.user_factors.weight.numpy().copy()
-            self._item_factors = model.item_factors.weight.numpy().copy()
+        self.metadata = dict(metadata or {})
+        self.metadata.setdefault("version", model_version(model))
 
         # Each user's rated movies, as item indices: computed once, used by every top-k.
         self.rated = rated[["user_id", "item_id"]].reset_index(drop=True)
@@ -69,41 +75,47 @@ class Recommender:
         by_user = pd.Series(item_index[keep]).groupby(user_index[keep])
         self._rated = {int(u): group.to_numpy() for u, group in by_user}
 
+    @property
+    def version(self) -> str:
+        """The model's short id (see `movierec.model.model_version`)."""
+        return self.metadata["version"]
+
     # --- predictions ------------------------------------------------------------------------
 
-    def predict(self, user_ids: Sequence[int], item_ids: Sequence[int]) -> np.ndarray:
-        """Predicted ratings for pairs of raw ids, clipped to the rating scale.
+    def score(self, user_ids: Sequence[int], item_ids: Sequence[int]) -> np.ndarray:
+        """Unclipped predicted ratings for pairs of raw ids: what rankings are sorted by.
 
-        A user or movie the model never saw still gets a prediction: the global mean plus
-        whatever biases are known (the taste term needs both).
+        A user or movie the model never saw still gets a score from the model's fallback (for
+        matrix factorization: the global mean plus whatever biases are known).
         """
-        u = self.users.indices(user_ids)
-        i = self.items.indices(item_ids)
-        known_u, known_i = u >= 0, i >= 0
-        both = known_u & known_i
-        prediction = np.full(len(u), self._mu)
-        prediction[known_u] += self._user_bias[u[known_u]]
-        prediction[known_i] += self._item_bias[i[known_i]]
-        prediction[both] += np.einsum(
-            "ij,ij->i", self._user_factors[u[both]], self._item_factors[i[both]]
-        )
-        return np.clip(prediction, *self.rating_range)
+        users = torch.from_numpy(self.users.indices(user_ids))
+        items = torch.from_numpy(self.items.indices(item_ids))
+        return self.model.score(users, items).numpy().astype(np.float64)
+
+    def predict(self, user_ids: Sequence[int], item_ids: Sequence[int]) -> np.ndarray:
+        """Predicted ratings for pairs of raw ids, clipped to the rating scale."""
+        return np.clip(self.score(user_ids, item_ids), *self.rating_range)
 
     def scores(self, user_id: int) -> np.ndarray:
-        """Unclipped predicted ratings of every known movie for a known user, by item index."""
-        u = self.users.index(user_id)
-        if u < 0:
+        """Unclipped scores of every known movie for a known user, by item index."""
+        if user_id not in self.users:
             raise UnknownUserError(user_id)
-        taste = self._item_factors @ self._user_factors[u]
-        return self._mu + self._user_bias[u] + self._item_bias + taste
+        return self.score(np.full(len(self.items), user_id), self.items.raw_ids)
 
     def rated_by(self, user_id: int) -> np.ndarray:
         """Raw ids of the movies a user rated in the training data."""
         return self.items.raw(self._rated.get(self.users.index(user_id), np.empty(0, np.int64)))
 
+    def in_catalogue(self, item_ids: Sequence[int]) -> np.ndarray:
+        """Which ids are movies of the model's catalogue (a mask): others are most likely typos.
+
+        A catalogue movie that had no training rating is still predicted, from the biases alone.
+        """
+        return np.isin(np.asarray(item_ids, dtype=np.int64), self.movies.index.to_numpy())
+
     # --- recommendations --------------------------------------------------------------------
 
-    def recommend(self, user_id: int, k: int = 10) -> list[Recommendation]:
+    def recommend(self, user_id: int, k: int = DEFAULT_K) -> list[Recommendation]:
         """The `k` best-scored movies the user has not rated yet, best first.
 
         Movies already rated are left out: the user has seen them, so recommending them is wasted
@@ -111,9 +123,7 @@ class Recommender:
         """
         scores = self.scores(user_id)
         scores[self._rated.get(self.users.index(user_id), [])] = -np.inf
-        k = min(k, int(np.isfinite(scores).sum()))
-        top = np.argpartition(-scores, k - 1)[:k] if k > 0 else np.empty(0, np.int64)
-        top = top[np.argsort(-scores[top], kind="stable")]  # argpartition leaves them unsorted
+        top = top_k(scores, k)
         return [
             Recommendation(int(raw), self._titles.get(int(raw), ""), float(scores[index]))
             for index, raw in zip(top, self.items.raw(top), strict=True)

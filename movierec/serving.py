@@ -26,7 +26,7 @@ def load_for_serving(location: str | Path) -> Recommender:
     """
     if is_mlflow_uri(location):
         # Imported here: MLflow takes seconds to import and a native deployment never needs it.
-        from movierec.mlflow_model import load_recommender
+        from movierec.registry import load_recommender
 
         recommender = load_recommender(str(location))
         recommender.metadata["source"] = "mlflow"

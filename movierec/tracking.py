@@ -1,41 +1,46 @@
-"""Track training runs with MLflow, register the models and promote a champion by a written rule.
+"""Track training runs with MLflow: where runs go, what a run records, the model it logs.
 
-The three MLflow ideas the course uses, one function each:
-- `log_training_run`: a *run* records what went in (hyperparameters, the dataset's checksum) and
-  what came out (per-epoch and final metrics, a training-curve figure, the model itself).
-- `register_and_promote`: the *model registry* gives logged models a name and numbered versions;
-  an *alias* (`champion`) is a movable pointer to one version. Deployments load
-  `models:/movie-recommender@champion`, so promoting a model is moving the alias: nothing to
-  redeploy, and rolling back is moving it back. (Registry *stages* are deprecated: aliases only.)
+The MLflow ideas the course uses, one function each (the registry's are in `movierec.registry`):
 - `use_tracking_server`: every call goes to an explicit, absolute tracking URI. MLflow's default
   is `sqlite:///mlflow.db` *relative to the current directory*: a notebook started from another
   folder silently gets a fresh, empty database.
+- `log_training_run`: a *run* records what went in (hyperparameters, the dataset's checksum) and
+  what came out (per-epoch and hold-out metrics, a training-curve figure, the model itself).
+- `log_model`: the native model directory, logged as an MLflow model (`movierec.mlflow_model`).
 
 This module imports MLflow (slow), so the rest of the package never imports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 from matplotlib.figure import Figure
-from mlflow.entities.model_registry import ModelVersion
+from mlflow.models.model import ModelInfo
 
 import movierec
-from movierec.mlflow_model import log_model
+from movierec import mlflow_model
 from movierec.persist import read_metadata
+from movierec.pipeline import Trained
 from movierec.train import TrainResult
 
 EXPERIMENT = "movie-recommender"
-REGISTERED_MODEL = "movie-recommender"
-CHAMPION = "champion"
-# Lower is better. The validation ratings are carved from the training data with the config's
-# seed, so two runs on the same data with the same `seed` and `valid_fraction` are scored on the
-# same ratings: their validation RMSEs are comparable. The test set stays out of model selection.
-PROMOTION_METRIC = "best_valid_rmse"
+METADATA_ARTIFACT = "metadata.json"  # each run keeps its model's metadata, for the promotion rule
+
+# The packages the model needs at load time, pinned to the versions that logged it (the course's
+# requirements.txt pins the same). We list them ourselves instead of letting MLflow infer them:
+# inference records `torch==2.13.0` but not *which* 2.13.0. On PyPI the Linux wheel of torch is the
+# CUDA build (gigabytes of GPU libraries); the CPU build lives on PyTorch's own index, as
+# `2.13.0+cpu`. The `--extra-index-url` line makes `pip install -r requirements.txt` (what
+# `--env-manager virtualenv` runs) see that index, where `torch==2.13.0` also matches `2.13.0+cpu`,
+# the higher version, so pip picks the CPU wheel. `movierec` itself is not listed: it is not on
+# PyPI, and every course environment installs it from the repository (see movierec.mlflow_model).
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+RUNTIME_PACKAGES = ("mlflow", "torch", "numpy", "pandas")
 
 
 # --- where runs go ------------------------------------------------------------------------------
@@ -95,34 +100,37 @@ class LoggedRun:
     """What `log_training_run` recorded: where to find the run and its model."""
 
     run_id: str
-    model_uri: str  # models:/m-<id>: the logged model, ready for `register_and_promote`
-    best_valid_rmse: float
+    model_uri: str  # models:/m-<id>: the logged model, ready for `registry.register_and_promote`
+    metrics: dict[str, float]  # the hold-out metrics the model records
 
 
 def log_training_run(
-    result: TrainResult,
-    model_dir: str | Path,
-    test_metrics: Mapping[str, float] | None = None,
-    run_name: str | None = None,
+    trained: Trained, model_dir: str | Path, run_name: str | None = None
 ) -> LoggedRun:
     """Record one training run and its model in the current experiment.
 
     Args:
-        result: what `movierec.train.train` returned (config, per-epoch history, best epoch).
+        trained: what `movierec.pipeline.train_and_evaluate` returned.
         model_dir: the same model saved natively (`movierec.persist.save_model`); it becomes the
-            MLflow model's artifact, and its metadata names the dataset and its checksum.
-        test_metrics: `movierec.metrics.evaluate` on held-out ratings, logged as `test_*`.
+            MLflow model's artifact.
         run_name: shown in the UI; MLflow invents one ("bold-owl-123") when omitted.
     """
-    dataset = read_metadata(model_dir).get("dataset") or {}
+    metadata = read_metadata(model_dir)
+    dataset, result = metadata["dataset"], trained.measured
     with mlflow.start_run(run_name=run_name) as run:
         # Parameters: what went in. The checksum pins the exact ratings, not just their name.
         mlflow.log_params({
             **result.config.to_dict(),
-            "dataset": dataset.get("name"),
-            "dataset_checksum": dataset.get("checksum"),
+            "dataset": dataset["name"],
+            "dataset_checksum": dataset["checksum"],
+            "holdout": metadata.get("holdout"),
+            "refit": metadata.get("refit"),
         })  # fmt: skip
-        mlflow.set_tags({"dataset": dataset.get("name"), "movierec_version": movierec.__version__})
+        mlflow.set_tags({
+            "dataset": dataset["name"],
+            "model_version": metadata["version"],
+            "movierec_version": movierec.__version__,
+        })  # fmt: skip
 
         # Per-epoch metrics with step=epoch: the UI draws them as curves over epochs.
         for row in result.history:
@@ -131,19 +139,59 @@ def log_training_run(
                 step=row["epoch"],
             )
         mlflow.log_figure(training_curve(result), "training_curve.png")
+        mlflow.log_dict(_without_id_maps(metadata), METADATA_ARTIFACT)
 
         model_info = log_model(model_dir)
         # Final metrics, under names of their own: a run's "valid_rmse" is the *last* epoch's
         # value, while the model kept is the *best* epoch's. `model_id` links them to the logged
         # model too, so the registry shows them beside every version made from it.
         final = {
-            PROMOTION_METRIC: result.best_valid_rmse,
+            "best_valid_rmse": result.best_valid_rmse,
             "best_epoch": result.best_epoch,
             "train_seconds": result.seconds,
-            **{f"test_{_metric_name(name)}": value for name, value in (test_metrics or {}).items()},
+            **{f"test_{_metric_name(name)}": value for name, value in trained.metrics.items()},
         }
         mlflow.log_metrics(final, model_id=model_info.model_id)
-    return LoggedRun(run.info.run_id, model_info.model_uri, result.best_valid_rmse)
+    return LoggedRun(run.info.run_id, model_info.model_uri, dict(trained.metrics))
+
+
+def _without_id_maps(metadata: dict) -> dict:
+    """The metadata without its long lists of raw ids (the model itself has them)."""
+    return {k: v for k, v in metadata.items() if k not in ("user_ids", "item_ids")}
+
+
+def log_model(model_dir: str | Path, name: str = "model") -> ModelInfo:
+    """Log the native model directory as an MLflow model in the active run and return its info.
+
+    `model_info.model_uri` (`models:/m-<id>`) is what `mlflow.register_model` takes next.
+    """
+    model_dir = Path(model_dir).resolve()  # the version folder itself, not the link to it
+    native = read_metadata(model_dir)  # raises ModelLoadError early for a missing directory
+    # Two real users of this model: MLflow stores the example, shows it in the UI, checks that
+    # the model answers it, and writes `serving_input_example.json` (a ready-made request).
+    users = native["user_ids"][:2]
+    example = pd.DataFrame({"user_id": users, "k": [5] * len(users)})
+    return mlflow.pyfunc.log_model(
+        name=name,
+        # models from code: MLflow stores that file and runs it whenever it loads the model
+        python_model=Path(mlflow_model.__file__),
+        artifacts={mlflow_model.ARTIFACT_KEY: str(model_dir)},
+        signature=mlflow_model.SIGNATURE,
+        input_example=example,
+        pip_requirements=pip_requirements(),
+        metadata={
+            "movierec_version": movierec.__version__,
+            "model_version": native["version"],
+            "dataset": native.get("dataset", {}).get("name"),
+        },
+    )
+
+
+def pip_requirements() -> list[str]:
+    """`requirements.txt` of the MLflow model: the CPU torch index, then exact pins."""
+    # `version("torch")` is "2.13.0+cpu" here; the `+cpu` tag exists only on PyTorch's index.
+    pins = [f"{name}=={version(name).split('+')[0]}" for name in RUNTIME_PACKAGES]
+    return [f"--extra-index-url {TORCH_CPU_INDEX}", *pins]
 
 
 def _metric_name(name: str) -> str:
@@ -166,63 +214,3 @@ def training_curve(result: TrainResult) -> Figure:
     axes.set(xlabel="epoch", ylabel="RMSE", title="Training curve")
     axes.legend()
     return figure
-
-
-# --- the registry and the champion rule -----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """The outcome of `register_and_promote`, with the reason in words."""
-
-    version: str  # the version just registered
-    promoted: bool  # did it take the alias?
-    champion_version: str  # the version the alias points at now
-    reason: str
-
-
-def register_and_promote(
-    model_uri: str, name: str = REGISTERED_MODEL, alias: str = CHAMPION
-) -> Promotion:
-    """Register `model_uri` as a new version of `name`; move `alias` to it if it is better.
-
-    The rule: the new version becomes champion only if its `best_valid_rmse` is strictly lower
-    than the current champion's (a tie keeps the champion: no churn for nothing). The first
-    version of a model becomes champion since there is nothing to beat.
-
-    Not atomic: two promotions racing each other could both read the old champion. One training
-    pipeline per registered model (this course's setup) never races.
-    """
-    client = mlflow.MlflowClient()
-    candidate = mlflow.register_model(model_uri, name)
-    candidate_rmse = _validation_rmse(client, candidate)
-    client.set_model_version_tag(name, candidate.version, PROMOTION_METRIC, f"{candidate_rmse:.6f}")
-
-    # `aliases` maps each alias of the model to a version number; a missing key: no champion yet.
-    champion_number = client.get_registered_model(name).aliases.get(alias)
-    champion = client.get_model_version(name, champion_number) if champion_number else None
-    if champion is None:
-        promoted, reason = True, f"no {alias} yet: version {candidate.version} becomes {alias}"
-    else:
-        champion_rmse = _validation_rmse(client, champion)
-        promoted = candidate_rmse < champion_rmse
-        verdict = "beats" if promoted else "does not beat"
-        reason = (
-            f"version {candidate.version} ({PROMOTION_METRIC} {candidate_rmse:.4f}) {verdict} "
-            f"{alias} version {champion.version} ({champion_rmse:.4f})"
-        )
-    if promoted:
-        client.set_registered_model_alias(name, alias, candidate.version)
-    current = candidate.version if promoted else champion.version
-    return Promotion(str(candidate.version), promoted, str(current), reason)
-
-
-def _validation_rmse(client: mlflow.MlflowClient, model_version: ModelVersion) -> float:
-    """The promotion metric logged by the run that produced `model_version`."""
-    metrics = client.get_run(model_version.run_id).data.metrics
-    if PROMOTION_METRIC not in metrics:
-        raise ValueError(
-            f"run {model_version.run_id} (version {model_version.version}) has no "
-            f"{PROMOTION_METRIC} metric: log models with movierec.tracking.log_training_run"
-        )
-    return metrics[PROMOTION_METRIC]

@@ -6,44 +6,23 @@ a validation set carved out of the training data, and early stopping on validati
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
+from movierec.errors import DataError, TrainingError
+from movierec.hyperparameters import TrainConfig
 from movierec.ids import IdMap
 from movierec.model import MatrixFactorization
 from movierec.recommender import Recommender
 
-
-@dataclass
-class TrainConfig:
-    """Hyperparameters. The defaults were measured on ML-100K (see bench/train_quality.py)."""
-
-    n_factors: int = 32
-    epochs: int = 40  # an upper bound: early stopping usually ends sooner
-    learning_rate: float = 0.003  # 0.01 stops early at a worse minimum (u1: 0.928 vs 0.925)
-    l2: float = 0.1  # heavy on purpose: with 0.02 the model overfits MovieLens badly
-    batch_size: int = 1024
-    valid_fraction: float = 0.05  # of the training ratings, to decide when to stop
-    patience: int = 3  # epochs without a better validation RMSE before stopping
-    seed: int = 42
-
-    def __post_init__(self):
-        """Refuse values that cannot train, with a message that names the setting."""
-        for name in ("n_factors", "epochs", "batch_size", "patience"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
-        if self.learning_rate <= 0 or self.l2 < 0:
-            raise ValueError("learning_rate must be positive and l2 not negative")
-        if not 0 < self.valid_fraction < 1:
-            raise ValueError(f"valid_fraction must be between 0 and 1, not {self.valid_fraction}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+__all__ = ["TrainConfig", "TrainResult", "train"]
 
 
 @dataclass
@@ -73,6 +52,17 @@ def _rmse(model: MatrixFactorization, users, items, ratings, low: float, high: f
         return float(torch.sqrt(torch.mean((predicted - ratings) ** 2)))
 
 
+def _check_trainable(ratings: pd.DataFrame, is_valid: np.ndarray) -> None:
+    """Refuse, in one line, ratings that cannot train a model."""
+    if ratings.rating.isna().any():
+        raise DataError("every training rating needs a value: this file has pairs without one")
+    if is_valid.all() or not is_valid.any():
+        raise DataError(
+            f"{len(ratings)} ratings are too few to train on: a share of them is set aside to "
+            "decide when to stop, and that leaves none on one side"
+        )
+
+
 def train(
     ratings: pd.DataFrame,
     movies: pd.DataFrame,
@@ -95,6 +85,7 @@ def train(
     # Ids become indices once, here; the model never sees a raw MovieLens id.
     users, items = IdMap(ratings.user_id), IdMap(ratings.item_id)
     is_valid = rng.random(len(ratings)) < config.valid_fraction
+    _check_trainable(ratings, is_valid)
     train_u, train_i, train_r = _tensors(ratings[~is_valid], users, items)
     valid_u, valid_i, valid_r = _tensors(ratings[is_valid], users, items)
     low, high = float(ratings.rating.min()), float(ratings.rating.max())
@@ -104,7 +95,7 @@ def train(
 
     history: list[dict] = []
     best_rmse, best_epoch, best_state = float("inf"), 0, None
-    epochs = tqdm(range(1, config.epochs + 1), desc="training", unit="epoch", disable=not progress)
+    epochs = _progress_bar(range(1, config.epochs + 1), enabled=progress)
     for epoch in epochs:
         model.train()
         order = torch.randperm(len(train_r))
@@ -130,7 +121,40 @@ def train(
         elif epoch - best_epoch >= config.patience:
             break  # early stopping: validation error has stopped improving
 
-    if best_state is not None:
-        model.load_state_dict(best_state)  # keep the epoch that generalised best, not the last
-    recommender = Recommender(model, users, items, ratings, movies, rating_range=(low, high))
-    return TrainResult(recommender, config, history, best_epoch, time.perf_counter() - started)
+    if best_state is None:  # every validation RMSE was NaN: the weights blew up
+        raise TrainingError(
+            "training diverged (the validation error became NaN): lower the learning rate"
+        )
+    model.load_state_dict(best_state)  # keep the epoch that generalised best, not the last
+    seconds = time.perf_counter() - started
+    # What training knows about the model; the caller adds the dataset and the metrics.
+    metadata = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "model": {"class": type(model).__name__, "init_args": model.init_args},
+        "hyperparameters": config.to_dict(),
+        "training": {
+            "n_ratings": len(ratings),
+            "epochs_run": len(history),
+            "best_epoch": best_epoch,
+            "best_valid_rmse": best_rmse,
+            "seconds": round(seconds, 2),
+        },
+    }
+    recommender = Recommender(model, users, items, ratings, movies, (low, high), metadata)
+    return TrainResult(recommender, config, history, best_epoch, seconds)
+
+
+def _progress_bar(epochs: range, enabled: bool) -> tqdm:
+    """One bar step per epoch: on stderr in a terminal, on stdout in Jupyter.
+
+    A plain text bar, not a widget: it updates in place in JupyterLab too, and a notebook run
+    headless (papermill, nbconvert) keeps its last state, where a widget's saved text says 0%.
+    """
+    in_jupyter = "ipykernel" in sys.modules
+    return tqdm(
+        epochs,
+        desc="training",
+        unit="epoch",
+        disable=not enabled,
+        file=sys.stdout if in_jupyter else sys.stderr,
+    )

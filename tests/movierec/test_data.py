@@ -1,31 +1,24 @@
-"""The data layer: both MovieLens formats, verified downloads, the synthetic set, splits."""
+"""Reading ratings and titles: both MovieLens formats, your own files, bad files, splits."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import http.server
-import io
-import shutil
-import threading
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from movierec.data import (
-    DataError,
+    dataset_from_files,
     default_dataset_name,
+    holdout_split,
     load_dataset,
     read_ml100k,
+    read_movies,
     read_movies_csv,
     read_ratings,
-    train_test_split,
 )
-from movierec.download import Source, download, is_cached, sha256_of
-from movierec.synthetic import make_synthetic
-from tests.conftest import free_port
+from movierec.errors import DataError
+from movierec.processes import free_port
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 ML_100K_TINY = FIXTURES / "ml-100k-tiny"
@@ -56,12 +49,40 @@ def test_a_pairs_file_without_ratings_is_read_with_missing_ratings(tmp_path):
     assert frame.rating.isna().all()
 
 
-@pytest.mark.parametrize("content", ["userId,movieId\none,two\n", "a,b,c\n"])
+def test_the_header_that_predict_writes_is_read(tmp_path):
+    path = tmp_path / "predictions.csv"
+    path.write_text("user_id,item_id,prediction\n1,2,3.5\n")
+    frame = read_ratings(path)
+    assert frame[["user_id", "item_id"]].values.tolist() == [[1, 2]] and frame.rating.isna().all()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"userId,movieId\none,two\n",
+        b"a,b,c\n",
+        b"",
+        b"\n\n",
+        b"1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n",
+        b"\x00\x01\xff\xfe binary",
+        b"1\t2.5\t4\t0\n",
+        b"1,2,inf,0\n",
+        b"1,2,3,4,5,6\n",
+    ],
+    ids=["words", "letters", "empty", "blank", "u.item", "binary", "half-id", "inf", "columns"],
+)
 def test_unreadable_ratings_are_a_clear_error(tmp_path, content):
     path = tmp_path / "bad.csv"
-    path.write_text(content)
+    path.write_bytes(content)
     with pytest.raises(DataError, match="bad.csv"):
         read_ratings(path)
+
+
+def test_a_missing_file_and_a_folder_are_named(tmp_path):
+    with pytest.raises(DataError, match="nowhere.csv does not exist"):
+        read_ratings(tmp_path / "nowhere.csv")
+    with pytest.raises(DataError, match="is not a file"):
+        read_ratings(tmp_path)
 
 
 def test_ml100k_titles_are_latin1_and_genres_come_from_flags():
@@ -83,6 +104,26 @@ def test_movies_csv_is_utf8():
     assert movies.loc[50].title == "Usual Suspects, The (1995)"
 
 
+def test_movies_are_read_by_their_format():
+    assert read_movies(ML_100K_TINY / "u.item").set_index("item_id").loc[2].genres == (
+        "Comedy|Romance"
+    )
+    assert read_movies(ML_LATEST_TINY / "movies.csv").item_id.tolist()[:2] == [1, 50]
+
+
+def test_a_ratings_file_given_as_movies_is_a_clear_error():
+    with pytest.raises(DataError, match="is not a movies file"):
+        read_movies(ML_LATEST_TINY / "ratings.csv")
+
+
+def test_your_own_files_make_a_dataset_named_after_them():
+    dataset = dataset_from_files(ML_LATEST_TINY / "ratings.csv", ML_LATEST_TINY / "movies.csv")
+    assert dataset.name == "ratings.csv" and len(dataset.checksum) == 64
+    assert dataset.test is None and len(dataset.ratings) == 4
+    placeholders = dataset_from_files(ML_LATEST_TINY / "ratings.csv").movies
+    assert placeholders.title.tolist()[0] == "Movie 1"
+
+
 def test_a_split_is_only_for_ml100k():
     with pytest.raises(DataError, match="ml-100k only"):
         load_dataset("synthetic", split="u1")
@@ -90,73 +131,26 @@ def test_a_split_is_only_for_ml100k():
         load_dataset("ml-100k", split="u9")
 
 
-# --- downloads: a real HTTP server on loopback serving a zip --------------------------------------
+# --- hold-out splits ---------------------------------------------------------------------------
 
 
-def _checksums(folder: Path) -> dict[str, str]:
-    return {p.name: sha256_of(p) for p in sorted(folder.iterdir())}
+def test_holdout_split_holds_out_part_of_every_users_ratings(synthetic_dataset):
+    ratings = synthetic_dataset.ratings
+    train, test = holdout_split(ratings, 0.2, seed=1)
+    assert len(train) + len(test) == len(ratings)
+    pairs = lambda frame: set(zip(frame.user_id, frame.item_id, strict=True))  # noqa: E731
+    assert not pairs(train) & pairs(test)  # the model never trains on what it is tested on
+    assert set(test.user_id) <= set(train.user_id)
+    assert 0.18 < len(test) / len(ratings) < 0.21
+    again, _ = holdout_split(ratings, 0.2, seed=1)
+    pd.testing.assert_frame_equal(train, again)
 
 
-def _zip_of(folder: Path, name: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in folder.iterdir():
-            archive.write(path, f"{name}/{path.name}")
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def zip_server(tmp_path):
-    """Serve files from a folder over HTTP on 127.0.0.1; yields (folder, base_url)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_download_extracts_verifies_and_reuses_the_cache(zip_server, tmp_path):
-    www, url = zip_server
-    source = Source("tiny", "tiny.zip", _checksums(ML_100K_TINY))
-    (www / "tiny.zip").write_bytes(_zip_of(ML_100K_TINY, "tiny"))
-    cache = tmp_path / "cache"
-
-    folder = download(source, cache, base_url=url)
-    assert folder == cache / "tiny" and is_cached(source, cache)
-    assert _checksums(folder) == source.checksums
-
-    (www / "tiny.zip").unlink()  # a second call must not need the network
-    assert download(source, cache, base_url=url) == folder
-    assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no leftovers
-
-
-def test_a_checksum_mismatch_in_the_download_names_the_file(zip_server, tmp_path):
-    www, url = zip_server
-    pins = _checksums(ML_100K_TINY) | {"u.item": hashlib.sha256(b"other").hexdigest()}
-    (www / "tiny.zip").write_bytes(_zip_of(ML_100K_TINY, "tiny"))
-    with pytest.raises(DataError, match=r"u\.item does not match its pinned sha256"):
-        download(Source("tiny", "tiny.zip", pins), tmp_path / "cache", base_url=url)
-    assert not (tmp_path / "cache" / "tiny").exists()  # nothing unverified reaches the cache
-
-
-def test_a_modified_cached_file_is_refused(tmp_path):
-    cached = tmp_path / "tiny"
-    shutil.copytree(ML_100K_TINY, cached)
-    source = Source("tiny", "tiny.zip", _checksums(cached))
-    (cached / "u.data").write_text("1\t1\t5\t0\n")  # a silently edited copy
-    with pytest.raises(DataError, match=r"u\.data does not match"):
-        download(source, tmp_path, base_url="http://127.0.0.1:9")
-
-
-def test_offline_download_is_a_clear_error(tmp_path):
-    source = Source("tiny", "tiny.zip", {})
-    closed = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(DataError, match="could not download .*tiny.zip"):
-        download(source, tmp_path, base_url=closed, timeout=5)
+def test_a_hold_out_fraction_must_leave_something_to_train_on(synthetic_dataset):
+    with pytest.raises(ValueError, match="below 1"):
+        holdout_split(synthetic_dataset.ratings, 1.0)
+    train, test = holdout_split(synthetic_dataset.ratings, 0.0)
+    assert len(test) == 0 and len(train) == len(synthetic_dataset.ratings)
 
 
 def test_default_dataset_falls_back_to_synthetic_and_says_why(tmp_path, monkeypatch, capsys):
@@ -164,38 +158,3 @@ def test_default_dataset_falls_back_to_synthetic_and_says_why(tmp_path, monkeypa
     assert default_dataset_name(tmp_path) == "synthetic"
     message = capsys.readouterr().err
     assert "Using the synthetic dataset" in message and "python -m movierec download" in message
-
-
-# --- the synthetic set and splits -----------------------------------------------------------------
-
-
-def test_synthetic_data_is_deterministic_and_shaped_like_movielens():
-    ratings, movies = make_synthetic(seed=3)
-    again, _ = make_synthetic(seed=3)
-    other, _ = make_synthetic(seed=4)
-    pd.testing.assert_frame_equal(ratings, again)
-    assert not ratings.equals(other)
-    assert list(ratings.columns) == ["user_id", "item_id", "rating", "timestamp"]
-    assert list(movies.columns) == ["item_id", "title", "genres"]
-    assert set(ratings.rating.unique()) <= {1, 2, 3, 4, 5}
-    assert ratings.groupby("user_id").size().min() >= 20  # like ML-100K
-    assert not ratings.duplicated(["user_id", "item_id"]).any()
-    assert set(ratings.item_id) <= set(movies.item_id)
-
-
-def test_the_synthetic_dataset_has_a_checksum_that_identifies_it(synthetic_dataset):
-    assert synthetic_dataset.name == "synthetic"
-    assert load_dataset("synthetic").checksum == synthetic_dataset.checksum
-    assert "ratings by" in synthetic_dataset.describe()
-
-
-def test_train_test_split_holds_out_part_of_every_users_ratings(synthetic_dataset):
-    ratings = synthetic_dataset.ratings
-    train, test = train_test_split(ratings, 0.2, seed=1)
-    assert len(train) + len(test) == len(ratings)
-    pairs = lambda frame: set(zip(frame.user_id, frame.item_id, strict=True))  # noqa: E731
-    assert not pairs(train) & pairs(test)  # the model never trains on what it is tested on
-    assert set(test.user_id) <= set(train.user_id)
-    assert 0.18 < len(test) / len(ratings) < 0.21
-    again, _ = train_test_split(ratings, 0.2, seed=1)
-    pd.testing.assert_frame_equal(train, again)

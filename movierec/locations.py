@@ -1,4 +1,7 @@
-"""Where things live on disk. Every location can be changed with an environment variable."""
+"""Where things live: the data cache, the served model, the MovieLens mirror.
+
+Each location has a default inside the repository and an environment variable that moves it.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +11,22 @@ from pathlib import Path
 # The repository root: the package sits one level below it (installed with `pip install -e .`).
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
+# Where `make demo` and `python -m movierec train` save the model when no --out is given.
+DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "default"
+
 
 def data_dir() -> Path:
     """The dataset cache: `$MOVIEREC_DATA_DIR`, else the (git-ignored) `data/` folder."""
     return Path(os.environ.get("MOVIEREC_DATA_DIR", PROJECT_ROOT / "data")).expanduser()
 
 
-def default_model_dir() -> Path:
-    """Where `make demo` saves its model and the Flask app looks for one: `$MOVIEREC_MODEL`."""
-    return Path(os.environ.get("MOVIEREC_MODEL", PROJECT_ROOT / "models" / "default")).expanduser()
-
-
 def model_location() -> str:
-    """What the Flask app serves: `$MOVIEREC_MODEL` as given (a model directory, or an MLflow URI
-    such as `models:/movie-recommender@champion`, which a Path would mangle), else models/default.
+    """The model to serve or query: `$MOVIEREC_MODEL` as given, else `models/default`.
+
+    A string, not a Path: it may be an MLflow URI such as `models:/movie-recommender@champion`,
+    which a Path would mangle.
     """
-    return os.environ.get("MOVIEREC_MODEL") or str(default_model_dir())
+    return os.environ.get("MOVIEREC_MODEL") or str(DEFAULT_MODEL_DIR)
 
 
 def movielens_base_url() -> str:

@@ -10,7 +10,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from movierec.client import ApiError, MovieRecClient, ServerUnreachable
-from tests.conftest import free_port
+from movierec.processes import free_port
 
 
 @pytest.fixture
