@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# The MLflow fixtures (one tracking server, a registry) are shared with other folders' tests.
+pytest_plugins = ["tests.mlflow.fixtures"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
@@ -42,13 +46,6 @@ def require_root() -> None:
     require(os.geteuid() == 0, "needs root (network namespaces, sshd, ufw)")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --- a small trained model, shared by every test that needs one --------------------------------
 
 TINY_TRAINING = {"epochs": 12, "n_factors": 16, "seed": 7}
@@ -63,24 +60,59 @@ def synthetic_dataset():
 
 
 @pytest.fixture(scope="session")
-def trained_model_dir(tmp_path_factory, synthetic_dataset) -> Path:
-    """A model trained for a second on synthetic data and saved like `movierec train` saves it.
+def tiny_trained(synthetic_dataset):
+    """A model trained for a second on synthetic data, measured on the default hold-out and kept
+    as measured (no refit), so its hold-out stays unseen: `movierec.pipeline.Trained`."""
+    from movierec.hyperparameters import TrainConfig
+    from movierec.pipeline import Holdout, train_and_evaluate
+
+    config = TrainConfig(**TINY_TRAINING)
+    return train_and_evaluate(synthetic_dataset, config, Holdout(), refit=False, progress=False)
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory, tiny_trained) -> Path:
+    """`tiny_trained` saved like `python -m movierec train --no-refit` saves it.
 
     Session-scoped and read-only: tests that modify a model directory copy it first.
     """
-    from movierec.data import train_test_split
-    from movierec.metrics import evaluate
     from movierec.persist import save_model
-    from movierec.train import TrainConfig, train
 
-    train_part, test_part = train_test_split(synthetic_dataset.ratings, 0.2, seed=42)
-    config = TrainConfig(**TINY_TRAINING)
-    result = train(train_part, synthetic_dataset.movies, config, progress=False)
-    return save_model(
-        result.recommender,
-        tmp_path_factory.mktemp("models") / "tiny",
-        dataset={"name": "synthetic", "checksum": synthetic_dataset.checksum},
-        holdout={"test_fraction": 0.2, "seed": 42},
-        hyperparameters=config.to_dict(),
-        metrics=evaluate(result.recommender, train_part, test_part),
-    )
+    return save_model(tiny_trained.recommender, tmp_path_factory.mktemp("models") / "tiny")
+
+
+# --- the Flask app serving that model -----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def app(trained_model_dir):
+    """The Flask app serving the tiny model. One per session: requests never change its state,
+    and loading the model once keeps the suite fast."""
+    from flask_app import create_app
+
+    return create_app({"TESTING": True, "MOVIEREC_MODEL": str(trained_model_dir)})
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The same app on a real loopback socket (Werkzeug, in a thread): for requests and Chromium.
+
+    Port 0 lets the OS pick a free port, so nothing can take it between choosing and binding.
+    """
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quiet_mlflow() -> Iterator[None]:
+    """No usage statistics sent out and no download progress bars, in every test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+        patch.setenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        yield

@@ -1,8 +1,8 @@
 """The HTTP contract of the API (flask_app/README.md), through Flask's test client.
 
-These tests use only the `app` and `client` fixtures and read known users and movies from the
-model the app loaded, so the same module also checks an app loaded from an MLflow URI:
-`from tests.flask_app.test_api import *` beside other `app`/`client` fixtures.
+Every test runs twice: on the app serving a model directory, and on the app serving the MLflow
+registry's champion (`models:/movie-recommender@champion`): one contract, both sources. The tests
+read known users and movies from whatever model the app loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +13,12 @@ import numpy as np
 import pytest
 
 MAX_BODY = 64 * 1024
+
+
+@pytest.fixture(params=["native", pytest.param("mlflow", marks=pytest.mark.slow)])
+def app(request, app):
+    """Overrides the suite's `app`: that one (a model directory), then the MLflow one."""
+    return app if request.param == "native" else request.getfixturevalue("mlflow_app")
 
 
 def _recommender(app):

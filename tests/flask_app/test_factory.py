@@ -9,6 +9,7 @@ from flask.cli import routes_command
 
 import flask_app
 from flask_app import create_app
+from movierec import locations
 from tests.conftest import REPO_ROOT
 
 
@@ -46,13 +47,27 @@ def test_debug_is_off_unless_asked_for(clean_env, trained_model_dir):
     assert not app.testing
 
 
-def test_default_model_is_where_make_demo_saves_it(clean_env):
-    default = REPO_ROOT / "models" / "default"
-    if default.is_dir():  # someone ran `make demo` in this checkout
-        assert create_app().config["MOVIEREC_MODEL"] == str(default)
-    else:
-        with pytest.raises(SystemExit, match="models/default"):
-            create_app()
+def test_default_model_is_where_make_demo_saves_it(clean_env, trained_model_dir):
+    """Without MOVIEREC_MODEL the app serves models/default (where `make demo` saves its model),
+    whether or not this checkout has one: the location is replaced, not the checkout read."""
+    clean_env.setattr(locations, "DEFAULT_MODEL_DIR", trained_model_dir)
+    assert create_app().config["MOVIEREC_MODEL"] == str(trained_model_dir)
+    assert locations.DEFAULT_MODEL_DIR != REPO_ROOT / "models" / "default"  # patched, truly
+    clean_env.undo()
+    assert locations.model_location() == str(REPO_ROOT / "models" / "default")
+
+
+def test_importing_the_app_module_starts_no_server():
+    """The old-course trap: a module-level `app.run()` would start a server on import. Importing
+    returns at once, and the package defines only the factory, no app object."""
+    import subprocess
+    import sys
+
+    code = "import flask_app, flask_app.api, flask_app.pages; print(hasattr(flask_app, 'app'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "False", done.stderr
+    sources = [path.read_text() for path in (REPO_ROOT / "flask_app").glob("*.py")]
+    assert not any(".run(" in source for source in sources)
 
 
 def test_missing_model_is_one_clear_line(tmp_path):

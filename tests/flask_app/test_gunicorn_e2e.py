@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 import re
-import signal
+import runpy
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import REPO_ROOT, VENV_BIN, free_port, require_tool
+from movierec.processes import free_port, running, start, stop, wait_for
+from tests.conftest import REPO_ROOT, VENV_BIN, require_tool
+from tests.support import shell_lines
 
 pytestmark = pytest.mark.slow
 
@@ -30,45 +31,22 @@ DOCUMENTED_ADDRESS = re.compile(r"(127\.0\.0\.1|localhost):5000")
 START_TIMEOUT = 90  # seconds: importing torch on a busy 2-core machine can take a while
 
 
-def start_server(command: list[str], model: Path | str, log: Path) -> subprocess.Popen:
+def server_env(model: Path | str) -> dict[str, str]:
     env = {**os.environ, "MOVIEREC_MODEL": str(model), "PATH": f"{VENV_BIN}:{os.environ['PATH']}"}
     env.pop("FLASK_DEBUG", None)
-    with open(log, "wb") as out:
-        return subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=out)
-
-
-def wait_until_healthy(server: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"the server exited:\n{log.read_text()}"
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    pytest.fail(f"no answer from {url}/health in {START_TIMEOUT} s:\n{log.read_text()}")
-
-
-def stop_server(server: subprocess.Popen) -> int:
-    server.send_signal(signal.SIGTERM)
-    try:
-        return server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        return server.wait()
+    return env
 
 
 @pytest.fixture(scope="module")
 def gunicorn_server(trained_model_dir, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """The production command on a free loopback port: (base URL, its log file)."""
     port, log = free_port(), tmp_path_factory.mktemp("gunicorn") / "gunicorn.log"
-    server = start_server([*GUNICORN, "-b", f"127.0.0.1:{port}", APP], trained_model_dir, log)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(server, url, log)
+    command = [*GUNICORN, "-b", f"127.0.0.1:{port}", APP]
+    with running(command, log, f"{url}/health", START_TIMEOUT, server_env(trained_model_dir),
+                 cwd=REPO_ROOT) as server:  # fmt: skip
         yield url, log
-    finally:
-        assert stop_server(server) == 0, log.read_text()  # SIGTERM is a clean, graceful stop
+    assert server.returncode == 0, log.read_text()  # SIGTERM is a clean, graceful stop
 
 
 @pytest.fixture
@@ -102,11 +80,16 @@ def test_every_endpoint_over_http(base_url, known, trained_model_dir):
     assert requests.get(base_url, timeout=5).headers["Content-Type"].startswith("text/html")
 
 
-def test_headers_have_no_version_banner(base_url):
-    response = requests.get(f"{base_url}/health", timeout=5)
+@pytest.mark.parametrize("path", ["/health", "/", "/recommend?user_id=abc"])
+def test_every_answer_carries_the_security_headers_over_the_wire(base_url, path):
+    response = requests.get(f"{base_url}{path}", timeout=5)
     assert response.headers["Server"] == "gunicorn"  # no version number for scanners to match
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Content-Security-Policy"] == (
+        "default-src 'self'; frame-ancestors 'none'"
+    )
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_oversized_body_is_413_over_the_wire(base_url):
@@ -127,9 +110,17 @@ def test_errors_are_json_over_the_wire(base_url):
 
 def test_gunicorn_listens_on_loopback_with_one_worker_per_core(gunicorn_server):
     url, log = gunicorn_server
-    text = log.read_text()
-    assert f"Listening at: {url}" in text
-    assert text.count("Booting worker") >= min(os.cpu_count() or 1, 2)
+    workers = min(os.cpu_count() or 1, 2)
+    # Workers boot one after the other, after the first answer: wait for them, do not race them.
+    wait_for(lambda: log.read_text().count("Booting worker") >= workers, 60, f"{workers} workers")
+    assert f"Listening at: {url}" in log.read_text()
+
+
+def test_the_gunicorn_config_itself_binds_loopback():
+    """The old-course trap: a server on 0.0.0.0 behind a firewall. The file binds 127.0.0.1,
+    whatever `-b` the tests (or anyone) add on the command line."""
+    settings = runpy.run_path(str(REPO_ROOT / "flask_app" / "gunicorn.conf.py"))
+    assert settings["bind"].startswith("127.0.0.1:")
 
 
 def test_the_client_against_gunicorn(base_url, known):
@@ -147,18 +138,13 @@ def test_the_client_against_gunicorn(base_url, known):
 
 
 def documented_curl_commands() -> list[tuple[str, str]]:
-    """(where, command) for every `curl` line in a ```bash block of the docs (continuations
-    joined). The top-level README joins in once it shows curl lines of its own."""
-    commands = []
-    for doc in [*DOCS, REPO_ROOT / "README.md"]:
-        if not doc.exists():
-            continue
-        blocks = re.findall(r"^```bash\n(.*?)^```", doc.read_text(), re.MULTILINE | re.DOTALL)
-        for block in blocks:
-            for command in block.replace("\\\n", " ").splitlines():
-                if command.lstrip().startswith("curl "):
-                    commands.append((doc.relative_to(REPO_ROOT).as_posix(), command.strip()))
-    return commands
+    """(where, command) for every `curl` line in a ```bash block of the docs."""
+    return [
+        (doc.relative_to(REPO_ROOT).as_posix(), line)
+        for doc in [*DOCS, REPO_ROOT / "README.md"]
+        for line in shell_lines(doc)
+        if line.startswith("curl ")
+    ]
 
 
 CURL_COMMANDS = documented_curl_commands()
@@ -199,25 +185,24 @@ def test_documented_curl_command_works(base_url, doc, command):
 
 def test_flask_run_serves_on_loopback_with_debug_off(trained_model_dir, tmp_path):
     port, log = free_port(), tmp_path / "flask.log"
-    server = start_server([*FLASK_RUN, "--port", str(port)], trained_model_dir, log)
-    try:
-        wait_until_healthy(server, f"http://127.0.0.1:{port}", log)
-    finally:
-        stop_server(server)
+    url = f"http://127.0.0.1:{port}"
+    command = [*FLASK_RUN, "--port", str(port)]
+    with running(command, log, f"{url}/health", START_TIMEOUT, server_env(trained_model_dir),
+                 cwd=REPO_ROOT):  # fmt: skip
+        pass
     text = log.read_text()
-    assert f"Running on http://127.0.0.1:{port}" in text
+    assert f"Running on {url}" in text
     assert "Debug mode: off" in text
 
 
 @pytest.mark.parametrize("command", [[*GUNICORN, "-b", "127.0.0.1:0", APP], FLASK_RUN])
 def test_missing_model_stops_start_up_with_one_line(command, tmp_path):
     missing, log = tmp_path / "no-model", tmp_path / "server.log"
-    server = start_server(command, missing, log)
+    server = start(command, log, env=server_env(missing), cwd=REPO_ROOT)
     try:
         assert server.wait(timeout=START_TIMEOUT) != 0
     finally:
-        if server.poll() is None:
-            stop_server(server)
+        stop(server)
     text = log.read_text()
     assert "Traceback" not in text
     assert f"no model at {missing}: train one with `python -m movierec train --out" in text

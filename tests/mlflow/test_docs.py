@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.mlflow.conftest import MLFLOW_DIR
+from tests.mlflow.fixtures import MLFLOW_DIR
 
 LECTURE = REPO_ROOT / "lectures" / "04_persistence_with_mlflow.md"
 README = MLFLOW_DIR / "README.md"
@@ -19,8 +20,10 @@ DOCS = [LECTURE, README]
 
 
 def dry_run(script: str, *args: str, cwd: Path = REPO_ROOT) -> str:
-    done = subprocess.run([str(MLFLOW_DIR / script), "--dry-run", *args], cwd=cwd,
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    """What the script would run, as a student's shell (no MLFLOW_TRACKING_URI set) prints it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    done = subprocess.run([str(MLFLOW_DIR / script), "--dry-run", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, check=True, timeout=60)  # fmt: skip
     return done.stdout.strip()
 
 

@@ -1,4 +1,5 @@
-"""The MLflow wrapper and the tracking helpers on their own: no server, nothing logged (fast)."""
+"""The pyfunc model (movierec/mlflow_model.py) and the tracking helpers on their own: no server,
+nothing logged (fast)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,12 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from movierec import tracking
-from movierec.mlflow_model import (
-    MAX_K,
-    OUTPUT_COLUMNS,
-    TORCH_CPU_INDEX,
-    RecommenderModel,
-    pip_requirements,
-)
+from movierec.mlflow_model import OUTPUT_COLUMNS, RecommenderModel
 from movierec.persist import load_model
-from tests.conftest import free_port
-from tests.mlflow.conftest import subprocess_env
+from movierec.processes import free_port
+from movierec.recommender import MAX_K
+from movierec.tracking import TORCH_CPU_INDEX, pip_requirements
+from tests.mlflow.fixtures import subprocess_env
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +41,7 @@ def test_k_defaults_to_ten_and_is_capped(model):
     user = int(model.recommender.users.raw_ids[0])
     assert len(model.predict(None, pd.DataFrame({"user_id": [user]}))) == 10
     huge = model.predict(None, pd.DataFrame({"user_id": [user], "k": [10**6]}))
-    assert len(huge) <= MAX_K
+    assert len(huge) == MAX_K
 
 
 @pytest.mark.parametrize(("user_id", "k", "words"), [(10**9, 5, "unknown user"), (1, 0, "k must")])
@@ -78,3 +75,15 @@ def test_a_server_that_is_down_fails_in_seconds_with_one_line():
     assert done.returncode != 0
     assert "ModelLoadError: the MLflow server http://127.0.0.1:" in done.stderr
     assert "does not answer" in done.stderr.strip().splitlines()[-1]
+
+
+def test_the_file_mlflow_copies_into_every_model_holds_only_the_pyfunc_model():
+    """MLflow runs mlflow_model.py at load time: logging and registry code live elsewhere."""
+    import ast
+    import inspect
+
+    from movierec import mlflow_model
+
+    tree = ast.parse(inspect.getsource(mlflow_model))
+    definitions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)]
+    assert definitions == ["RecommenderModel"]

@@ -7,13 +7,25 @@ import subprocess
 
 import mlflow
 import pytest
+import yaml
 
+from movierec.hyperparameters import TrainConfig
 from tests.conftest import VENV_BIN
-from tests.mlflow.conftest import MLFLOW_DIR, subprocess_env
-
-pytestmark = pytest.mark.slow
+from tests.mlflow.fixtures import MLFLOW_DIR, subprocess_env
 
 
+def test_the_mlproject_trains_with_trainconfigs_defaults():
+    """`mlflow run` and `python -m movierec train` train the same model by default."""
+    entry = yaml.safe_load((MLFLOW_DIR / "MLproject").read_text())["entry_points"]["train"]
+    parameters = {k: v for k, v in entry["parameters"].items() if k != "dataset"}
+    defaults = TrainConfig.field_defaults()
+    assert set(parameters) == set(defaults)
+    for name, default in defaults.items():
+        assert type(default)(parameters[name]["default"]) == default, name
+        assert f"--{name.replace('_', '-')} {{{name}}}" in entry["command"], name
+
+
+@pytest.mark.slow
 def test_mlflow_run_trains_logs_and_registers(tracking_server, registry, tmp_path):
     # A registered model of its own, so this run cannot move the registry fixture's champion.
     command = [
@@ -40,6 +52,7 @@ def test_mlflow_run_trains_logs_and_registers(tracking_server, registry, tmp_pat
 
 
 # MLflow 3.17 compares DataFrame columns with a range(), which pandas 3 deprecates: not ours.
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_the_train_script_runs_on_its_own(tracking_server, registry, capsys):
     # `python mlflow/train.py ...`, in this process (runpy: the folder is not a package).
@@ -50,5 +63,6 @@ def test_the_train_script_runs_on_its_own(tracking_server, registry, capsys):
     assert train_script["main"]([*argv, "--epochs", "1", "--n-factors", "4"]) == 0
     # MLflow prints its own lines too ("View run ... at: http://..."): keep the script's verdicts.
     verdicts = [line for line in capsys.readouterr().out.splitlines() if line.startswith("script")]
-    assert verdicts[0] == "script-smoke: no champion yet: version 1 becomes champion"
-    assert "version 2" in verdicts[1] and "does not beat champion version 1" in verdicts[1]
+    assert verdicts[0].startswith("script-smoke: version 1: no champion yet")
+    assert verdicts[1].startswith("script-smoke: version 2: the candidate")
+    assert "does not beat the champion" in verdicts[1]

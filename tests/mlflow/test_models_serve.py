@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from movierec.persist import load_model
-from tests.conftest import free_port
-from tests.mlflow.conftest import MLFLOW_DIR, running, subprocess_env
+from movierec.processes import free_port, running
+from tests.mlflow.fixtures import MLFLOW_DIR, subprocess_env
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def scoring_server(registry, tracking_server, tmp_path_factory) -> Iterator[str]
     log = tmp_path_factory.mktemp("models-serve") / "serve.log"
     command = [str(MLFLOW_DIR / "serve_champion.sh"), "--port", str(port)]
     env = subprocess_env(MLFLOW_TRACKING_URI=tracking_server)
-    with running(command, f"{url}/ping", log, env, timeout=120):
+    with running(command, log, f"{url}/ping", timeout=120, env=env):
         yield url
 
 

@@ -11,29 +11,35 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.mlflow_model import load_recommender
-from movierec.persist import ModelLoadError, load_model
-from movierec.tracking import CHAMPION, PROMOTION_METRIC, REGISTERED_MODEL
-from tests.mlflow.conftest import CHAMPION_URI
+from movierec.errors import ModelLoadError
+from movierec.persist import load_model
+from movierec.registry import CHAMPION, REGISTERED_MODEL, load_recommender
+from movierec.tracking import METADATA_ARTIFACT
+from tests.mlflow.fixtures import CHAMPION_URI
 
 pytestmark = pytest.mark.slow
 
 
-def test_the_three_configurations_are_ordered_by_validation_rmse(registry):
-    rmse = {name: run.best_valid_rmse for name, run in registry.runs.items()}
+def test_the_configurations_are_ordered_by_hold_out_rmse(registry):
+    rmse = {name: run.metrics["rmse"] for name, run in registry.runs.items()}
     assert rmse["better"] < rmse["first"] < rmse["worse"]
+    assert rmse["elsewhere"] < rmse["first"]  # better than the champion it may not replace
 
 
 def test_a_run_records_parameters_metrics_curve_and_dataset(registry, synthetic_dataset):
     client = mlflow.MlflowClient()
-    result, logged = registry.results["better"], registry.runs["better"]
+    trained, logged = registry.trained["better"], registry.runs["better"]
+    result = trained.measured
     run = client.get_run(logged.run_id)
 
     assert run.data.params["n_factors"] == "16"
     assert run.data.params["dataset"] == "synthetic"
     assert run.data.params["dataset_checksum"] == synthetic_dataset.checksum
-    assert run.data.metrics[PROMOTION_METRIC] == pytest.approx(result.best_valid_rmse)
-    assert {"test_rmse", "test_precision_at_10", "best_epoch"} <= set(run.data.metrics)
+    assert run.data.metrics["best_valid_rmse"] == pytest.approx(result.best_valid_rmse)
+    assert run.data.metrics["test_rmse"] == pytest.approx(trained.metrics["rmse"])
+    assert {"test_precision_at_10", "best_epoch"} <= set(run.data.metrics)
+    logged_metadata = mlflow.artifacts.load_dict(f"runs:/{logged.run_id}/{METADATA_ARTIFACT}")
+    assert logged_metadata["version"] == trained.recommender.version
 
     history = client.get_metric_history(logged.run_id, "valid_rmse")
     assert [m.step for m in history] == [row["epoch"] for row in result.history]
@@ -58,6 +64,13 @@ def test_a_worse_version_does_not_take_the_alias(registry):
     assert not promotion.promoted
     assert promotion.champion_version == registry.promotions["better"].version
     assert "does not beat" in promotion.reason
+
+
+def test_a_model_measured_on_another_hold_out_is_not_compared(registry):
+    """Its RMSE is lower, but on other test ratings: the champion stays, and the reason says so."""
+    promotion = registry.promotions["elsewhere"]
+    assert not promotion.promoted and "not comparable" in promotion.reason
+    assert promotion.champion_version == registry.promotions["better"].version
 
 
 def test_the_alias_points_at_the_best_version(registry):

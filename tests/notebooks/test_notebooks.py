@@ -24,7 +24,8 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from papermill.exceptions import PapermillExecutionError
 
-from tests.conftest import REPO_ROOT, VENV_BIN, free_port
+from movierec.processes import free_port
+from tests.conftest import REPO_ROOT, VENV_BIN
 
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -37,11 +38,7 @@ NOTEBOOK_TIMEOUT = 300  # seconds for a whole notebook, kernel start included
 # Notebooks that load the model an earlier notebook saved: each must also run alone, from nothing.
 ALONE = ["03_persist_natively"]
 # Warnings a student may see in a cell's output, and why they are tolerated.
-KNOWN_WARNINGS = {
-    # tqdm.auto (used by movierec.train) wants ipywidgets for a graphical bar, and falls back to
-    # the text bar without it; ipywidgets is not in requirements.txt.
-    "IProgress not found",
-}
+KNOWN_WARNINGS: set[str] = set()
 
 
 def small_parameters(tmp: Path) -> dict:
@@ -125,6 +122,24 @@ def assert_no_unexpected_warnings(notebook: Path, executed: nbformat.NotebookNod
     assert not unexpected, f"{notebook.name} shows students these warnings: {unexpected}"
 
 
+def assert_saved_outputs_read_well(notebook: Path, executed: nbformat.NotebookNode) -> None:
+    """Figures are saved as images, and a progress bar's saved text ends in its final state
+    (a bar frozen at 0% is what a widget leaves behind when nobody watches it)."""
+    for cell in executed.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = cell.get("outputs", [])
+        if "plt.show()" in cell.source:
+            assert any("image/png" in out.get("data", {}) for out in outputs), (
+                f"{notebook.name}: a figure was not saved as an image:\n{cell.source[:200]}"
+            )
+        for out in outputs:
+            text = out.get("text", "") if out.output_type == "stream" else ""
+            for bar in re.findall(r"training:[^\n]*", text):
+                last = bar.split("\r")[-1]
+                assert not re.search(r"\b0%\|", last), f"{notebook.name}: frozen bar {last!r}"
+
+
 # --- running them ---------------------------------------------------------------------------
 
 
@@ -135,6 +150,7 @@ def test_notebook_runs_in_order(notebook: Path, sequence_dir: Path, kernel_env):
     output = sequence_dir / "executed" / notebook.name
     executed = run_notebook(notebook, small_parameters(sequence_dir), output)
     assert_no_unexpected_warnings(notebook, executed)
+    assert_saved_outputs_read_well(notebook, executed)
 
 
 @pytest.mark.slow

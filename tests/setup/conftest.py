@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, require_root, require_tool
+from movierec.processes import free_port
+from tests.conftest import require_root, require_tool
 from tests.setup.harness import (
     SSHD,
     SshClient,

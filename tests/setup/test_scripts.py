@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VENV_BIN, free_port, require, require_root, require_tool
+from movierec.processes import free_port
+from tests.conftest import VENV_BIN, require, require_root, require_tool
 from tests.setup.harness import (
     SETUP,
     VpsUser,

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import VENV_BIN, free_port, require, require_tool
+from movierec.processes import free_port
+from tests.conftest import VENV_BIN, require, require_tool
 from tests.setup.harness import (
     SETUP,
     SshdLayout,
