@@ -1,65 +1,100 @@
 # Two commands on a fresh machine:  `make demo` (install, train, serve)  and  `make test`.
-# Everything runs from the project's own virtual environment in .venv/.
+#
+# Which Python environment: the one you have activated (a conda env such as the course's
+# `movierec`, or a virtualenv), else .venv/ in this folder, which `make install` creates.
+# Which Python creates .venv: the first of python3, python3.11, python3.12, python3.13 that is
+# 3.11 to 3.13; choose another with PYTHON=/path/to/python3.x.
 
-VENV  ?= .venv
-PY    := $(VENV)/bin/python
-PIP   := $(PY) -m pip
-MODEL ?= models/default
+ACTIVE_ENV := $(or $(VIRTUAL_ENV),$(if $(filter-out base,$(CONDA_DEFAULT_ENV)),$(CONDA_PREFIX)))
+VENV   ?= $(or $(ACTIVE_ENV),.venv)
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
+            $$p -c 'import sys; sys.exit(not (3, 11) <= sys.version_info < (3, 14))' 2>/dev/null \
+            && { echo $$p; break; }; done)
+MODEL  ?= models/default
+PORT   ?= 5000
 # PyTorch's CPU-only wheels: PyPI's Linux torch is a multi-GB CUDA build we don't need.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: help install demo train serve test test-fast lint format mlflow-server mlflow-serve bench clean
+.PHONY: help install venv demo train retrain serve test test-fast check-pins lint format \
+        mlflow-server mlflow-serve bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed  ## create .venv with the pinned packages and movierec (pip install -e .)
+install: $(VENV)/.movierec-installed  ## install the pinned packages and movierec (pip install -e .)
 
 # Re-runs only when a requirements file or pyproject.toml changes. torch comes alone first, from
-# the CPU index (when that is unreachable, pip falls back to what it finds elsewhere); its
-# dependencies come from PyPI with everything else.
-$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -c "import torch" 2>/dev/null || $(PIP) install --no-deps --retries 2 \
-		--index-url $(TORCH_INDEX) torch==2.13.0 || $(PIP) install --no-deps torch==2.13.0
+# the CPU index when it answers; its dependencies come from PyPI with everything else.
+$(VENV)/.movierec-installed: requirements.txt requirements-dev.txt pyproject.toml
+	@if [ ! -x $(PY) ]; then $(MAKE) --no-print-directory venv; fi
+	@if ! $(PY) -c "import torch" 2>/dev/null; then \
+	  if $(PY) -c "import urllib.request as u; u.urlopen('$(TORCH_INDEX)/torch/', timeout=5)" \
+	      2>/dev/null; then \
+	    $(PIP) install --no-deps --index-url $(TORCH_INDEX) torch==2.13.0; \
+	  else \
+	    echo "PyTorch's CPU index does not answer: installing torch==2.13.0 from pip's sources"; \
+	    $(PIP) install --no-deps torch==2.13.0; \
+	  fi; \
+	fi
 	$(PIP) install -r requirements-dev.txt -e .
 	touch $@
+
+# A new .venv, from a supported Python, with a message that says what to install when it fails.
+venv:
+	@test -n "$(PYTHON)" || { echo "error: no Python 3.11 to 3.13 found. Install one (Debian/Ubuntu: \
+	sudo apt install python3 python3-venv; macOS: brew install python@3.12), or point PYTHON= at it."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info < (3, 14))' || { \
+	  echo "error: $(PYTHON) is Python $$($(PYTHON) -V 2>&1 | cut -d' ' -f2); the course needs 3.11 to 3.13: \
+	install one, or give PYTHON=python3.12 (or another)"; exit 1; }
+	@$(PYTHON) -m venv $(VENV) || { echo "error: $(PYTHON) could not create $(VENV). On Debian and \
+	Ubuntu the venv module is a package of its own: sudo apt install python3-venv (or python3.12-venv)"; exit 1; }
 
 demo: train serve  ## install, train on the default data, then serve it on http://127.0.0.1:5000
 
 train: $(MODEL)/metadata.json  ## train the default model into models/default (once)
 
-$(MODEL)/metadata.json: $(VENV)/.installed
+$(MODEL)/metadata.json: $(VENV)/.movierec-installed
 	$(PY) -m movierec train --out $(MODEL)
 
-serve: $(VENV)/.installed  ## serve models/default with gunicorn on 127.0.0.1:5000 (Ctrl-C stops)
-	MOVIEREC_MODEL=$(MODEL) $(VENV)/bin/gunicorn -c flask_app/gunicorn.conf.py "flask_app:create_app()"
+retrain: $(VENV)/.movierec-installed  ## train models/default again (e.g. once ML-100K is downloaded)
+	$(PY) -m movierec train --out $(MODEL)
 
-test: $(VENV)/.installed  ## the whole test suite, end-to-end tests included (what CI runs)
+serve: $(VENV)/.movierec-installed  ## serve models/default with gunicorn on 127.0.0.1:5000, or PORT=... (Ctrl-C stops)
+	@$(PY) -m movierec info --model $(MODEL)
+	@echo "serving it on http://127.0.0.1:$(PORT) (the page: /, the API: /health, /recommend ...)"
+	PORT=$(PORT) MOVIEREC_MODEL=$(MODEL) $(VENV)/bin/gunicorn -c flask_app/gunicorn.conf.py \
+		"flask_app:create_app()"
+
+test: $(VENV)/.movierec-installed  ## the whole test suite, end-to-end tests included (what CI runs)
 	$(PY) -m pytest
 
-test-fast: $(VENV)/.installed  ## the suite without the slow end-to-end tests
+test-fast: $(VENV)/.movierec-installed  ## the suite without the slow end-to-end tests
 	$(PY) -m pytest -m "not slow"
 
-lint: $(VENV)/.installed  ## ruff: lint and format check
+check-pins:  ## check that every pin but torch resolves on Python 3.12 and 3.13 (asks PyPI)
+	bash .ci/check_pins.sh
+
+lint: $(VENV)/.movierec-installed  ## ruff: lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(VENV)/.installed  ## ruff: fix what can be fixed and format
+format: $(VENV)/.movierec-installed  ## ruff: fix what can be fixed and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-mlflow-server: $(VENV)/.installed  ## MLflow tracking server on 127.0.0.1:5001 (state in mlflow/)
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" mlflow/start_tracking_server.sh
+mlflow-server: $(VENV)/.movierec-installed  ## MLflow tracking server on 127.0.0.1:5001 (state in mlflow/)
+	PATH="$(abspath $(VENV))/bin:$$PATH" mlflow/start_tracking_server.sh
 
-mlflow-serve: $(VENV)/.installed  ## serve models:/movie-recommender@champion on 127.0.0.1:5002
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" mlflow/serve_champion.sh
+mlflow-serve: $(VENV)/.movierec-installed  ## serve models:/movie-recommender@champion on 127.0.0.1:5002
+	PATH="$(abspath $(VENV))/bin:$$PATH" mlflow/serve_champion.sh
 
-bench: $(VENV)/.installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
+bench: $(VENV)/.movierec-installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
 	$(PY) bench/train_quality.py
 	$(PY) bench/notebooks_time.py
 	$(PY) bench/serve_load.py
 	$(PY) bench/serve_mlflow_vs_flask.py
 
-clean:  ## remove trained models and caches (keeps .venv and data/)
-	rm -rf models .pytest_cache .ruff_cache notebooks/artifacts bench/results
+clean:  ## remove the default model, caches and outputs (keeps your other models, .venv and data/)
+	rm -rf $(MODEL) $(MODEL).versions .pytest_cache .ruff_cache notebooks/artifacts bench/results

@@ -1,4 +1,5 @@
-"""What the serving benchmarks share: free ports, starting and stopping servers, running wrk.
+"""What the serving benchmarks share: running wrk and reading its report. (Servers are started
+and stopped with `movierec.processes`, as the tests do.)
 
 Both `serve_load.py` and `serve_mlflow_vs_flask.py` import it (`python bench/NAME.py` puts this
 folder on `sys.path`).
@@ -6,13 +7,8 @@ folder on `sys.path`).
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,46 +25,6 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(
-    command: list[str], env: dict[str, str], ready_url: str, log: Path, timeout: float = 120
-) -> subprocess.Popen:
-    """Start a server in its own process group; return once `ready_url` answers 200."""
-    with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out,
-                                  stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"{command[0]} exited at start-up:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(ready_url, timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.3)
-    stop_server(server)
-    raise SystemExit(f"{ready_url} did not answer within {timeout:.0f} s; see {log}")
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    """SIGTERM the server's whole process group (workers included), SIGKILL if it lingers."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except ProcessLookupError:
-        return
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
 
 
 def _ms(text: str) -> float:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import papermill
 
-from movierec import config
+from movierec import locations
 from movierec.download import ML_100K, is_cached
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ def run(notebook: Path, tmp: Path) -> float:
 
 def main() -> int:
     args = parse_args()
-    data_dir = config.data_dir()
+    data_dir = locations.data_dir()
     if not is_cached(ML_100K, data_dir):
         raise SystemExit(
             f"ML-100K is not in {data_dir / 'ml-100k'} (or does not match its checksums). "

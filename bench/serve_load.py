@@ -29,7 +29,9 @@ from dataclasses import asdict
 from pathlib import Path
 from string import Template
 
-from loadtest import REPO_ROOT, Result, free_port, run_wrk, start_server, stop_server
+from loadtest import REPO_ROOT, Result, run_wrk
+
+from movierec.processes import free_port, running
 
 BIN = Path(sys.executable).parent  # gunicorn and python from the same virtual environment
 RESULTS = REPO_ROOT / "bench" / "results" / "serve_load.json"
@@ -53,14 +55,14 @@ def train_model(out: Path) -> str:
     return json.loads((out / "metadata.json").read_text())["dataset"]["name"]
 
 
-def start_gunicorn(model: Path, port: int, log: Path) -> subprocess.Popen:
-    """The production command, on a free port; its log goes to a file."""
+def gunicorn(model: Path, port: int, log: Path):
+    """The production command on a free port, running for a `with` block; its log in a file."""
     command = [
         str(BIN / "gunicorn"), "-c", "flask_app/gunicorn.conf.py",
         "-b", f"127.0.0.1:{port}", "flask_app:create_app()",
     ]  # fmt: skip
     env = {**os.environ, "MOVIEREC_MODEL": str(model)}
-    return start_server(command, env, f"http://127.0.0.1:{port}/health", log)
+    return running(command, log, f"http://127.0.0.1:{port}/health", env=env, cwd=REPO_ROOT)
 
 
 # --- the requests -------------------------------------------------------------------------------
@@ -184,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
 
     wrk = None if args.python else shutil.which("wrk")
     workdir = Path(tempfile.mkdtemp(prefix="serve-load-"))
-    server = None
     try:
         model = args.model
         if model is None:
@@ -197,31 +198,29 @@ def main(argv: list[str] | None = None) -> int:
         user_ids, item_ids = metadata["user_ids"], metadata["item_ids"]
 
         port = free_port()
-        server = start_gunicorn(model, port, workdir / "gunicorn.log")
         url = f"http://127.0.0.1:{port}"
-        requests_for = endpoints(user_ids, item_ids)
-        seconds = args.duration / len(requests_for)
-        tool = "wrk" if wrk else "Python threads (install wrk for steadier figures)"
-        print(f"model: {dataset}, {len(user_ids)} users, {len(item_ids)} movies; "
-              f"load: {tool}, {args.connections} connections, {seconds:.0f} s per endpoint",
-              file=sys.stderr)  # fmt: skip
+        with gunicorn(model, port, workdir / "gunicorn.log"):
+            requests_for = endpoints(user_ids, item_ids)
+            seconds = args.duration / len(requests_for)
+            tool = "wrk" if wrk else "Python threads (install wrk for steadier figures)"
+            print(f"model: {dataset}, {len(user_ids)} users, {len(item_ids)} movies; "
+                  f"load: {tool}, {args.connections} connections, {seconds:.0f} s per endpoint",
+                  file=sys.stderr)  # fmt: skip
 
-        def load(endpoint: str, seconds: float) -> Result:
-            if wrk:
-                lua = workdir / f"{endpoint.strip('/')}.lua"
-                lua.write_text(wrk_script(endpoint, user_ids, item_ids))
-                return run_wrk(wrk, endpoint, url + endpoint, lua, seconds, args.connections)
-            return load_with_python(port, endpoint, requests_for[endpoint], seconds,
-                                    args.connections)  # fmt: skip
+            def load(endpoint: str, seconds: float) -> Result:
+                if wrk:
+                    lua = workdir / f"{endpoint.strip('/')}.lua"
+                    lua.write_text(wrk_script(endpoint, user_ids, item_ids))
+                    return run_wrk(wrk, endpoint, url + endpoint, lua, seconds, args.connections)
+                return load_with_python(port, endpoint, requests_for[endpoint], seconds,
+                                        args.connections)  # fmt: skip
 
-        # Warm up first (not measured): fresh workers, cold caches and a CPU still busy with
-        # start-up would all count against whichever endpoint happened to come first.
-        for endpoint in requests_for:
-            load(endpoint, WARMUP_SECONDS)
-        results = [load(endpoint, seconds) for endpoint in requests_for]
+            # Warm up first (not measured): fresh workers, cold caches and a CPU still busy with
+            # start-up would all count against whichever endpoint happened to come first.
+            for endpoint in requests_for:
+                load(endpoint, WARMUP_SECONDS)
+            results = [load(endpoint, seconds) for endpoint in requests_for]
     finally:
-        if server is not None:
-            stop_server(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
     by_name = {r.name: r for r in results}

@@ -29,7 +29,9 @@ import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
-from loadtest import REPO_ROOT, free_port, run_wrk, start_server, stop_server
+from loadtest import REPO_ROOT, run_wrk
+
+from movierec.processes import free_port, running
 
 BIN = Path(sys.executable).parent  # gunicorn, mlflow and uvicorn of this virtual environment
 RESULTS = REPO_ROOT / "bench" / "results" / "serve_mlflow_vs_flask.json"
@@ -43,21 +45,22 @@ K = 10
 
 def register_champion(store: Path, dataset: str | None, epochs: int) -> tuple[str, int]:
     """Train, log and register one model in a SQLite store under `store`; (tracking URI, user)."""
-    from movierec import tracking  # imports MLflow: only the model step needs it in this process
+    # These import MLflow: only the model step needs it in this process.
+    from movierec import registry, tracking
     from movierec.data import load_dataset
+    from movierec.hyperparameters import TrainConfig
     from movierec.persist import save_model
-    from movierec.train import TrainConfig, train
+    from movierec.pipeline import train_and_evaluate
 
     data = load_dataset(dataset)
-    result = train(data.ratings, data.movies, TrainConfig(epochs=epochs), progress=False)
-    model_dir = save_model(result.recommender, store / "native",
-                           dataset={"name": data.name, "checksum": data.checksum})  # fmt: skip
+    trained = train_and_evaluate(data, TrainConfig(epochs=epochs), progress=False)
+    model_dir = save_model(trained.recommender, store / "native")
     tracking_uri = tracking.local_tracking_uri(store)
     tracking.use_tracking_server(tracking_uri)
-    logged = tracking.log_training_run(result, model_dir, run_name="bench")
-    tracking.register_and_promote(logged.model_uri)
+    logged = tracking.log_training_run(trained, model_dir, run_name="bench")
+    registry.register_and_promote(logged.model_uri)
     print(f"model: {data.describe()}, {epochs} epochs, registered as {CHAMPION_URI}")
-    return tracking_uri, int(result.recommender.users.raw_ids[0])
+    return tracking_uri, int(trained.recommender.users.raw_ids[0])
 
 
 # --- the servers --------------------------------------------------------------------------------
@@ -127,8 +130,7 @@ def main() -> int:
         results, answers = [], {}
         for name, (command, base, ready, (method, path, body)) in servers.items():
             log = scratch / f"{name.split()[0]}.log"
-            server = start_server(command, env, base + ready, log)
-            try:
+            with running(command, log, base + ready, env=env, cwd=REPO_ROOT):
                 answer = fetch(base + path, body.encode() if body else None)
                 rows = answer.get("recommendations") or answer["predictions"]  # Flask | MLflow
                 answers[name] = [row["item_id"] for row in rows]
@@ -136,8 +138,6 @@ def main() -> int:
                 lua.write_text(lua_script(method, path, body))
                 run_wrk(wrk, name, base, lua, 2, args.connections)  # warm-up, not counted
                 results.append(run_wrk(wrk, name, base, lua, args.duration, args.connections))
-            finally:
-                stop_server(server)
 
     flask, mlflow_serve = results
     assert answers[flask.name] == answers[mlflow_serve.name], f"different answers: {answers}"
