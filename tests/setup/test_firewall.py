@@ -13,9 +13,7 @@ A module fixture checks that the host's ufw files and iptables rules are unchang
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +24,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_root, require_tool
-from tests.setup.harness import DROPIN, SETUP, SshdLayout, running, running_sshd, wait_for
+from tests.setup.harness import (
+    DROPIN,
+    SETUP,
+    SshdLayout,
+    connect,
+    in_netns,
+    network_namespaces,
+    running,
+    running_sshd,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -55,8 +63,6 @@ print(json.dumps(outcomes))
 WITH_PRIVATE_UFW = (
     'mount --bind "$1" /etc/ufw && mount --bind "$2" /etc/default/ufw && shift 2 && exec "$@"'
 )
-
-_namespace_numbers = itertools.count()
 
 
 def host_ufw_state() -> dict[str, str]:
@@ -120,43 +126,17 @@ class FirewallLab:
         return json.loads(result.stdout)
 
 
-def in_netns(namespace: str, *command: str) -> list[str]:
-    return ["ip", "netns", "exec", namespace, *command]
-
-
-def ip(arguments: str) -> None:
-    """Run `ip` with space-separated arguments, e.g. ip("netns add NAME")."""
-    subprocess.run(["ip", *arguments.split()], check=True, capture_output=True, timeout=30)
-
-
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[FirewallLab]:
     """A fresh pair of namespaces per test: ufw's rate-limit memory lasts 30 s."""
-    require_tool("ip")
-    tag = f"{os.getpid()}-{next(_namespace_numbers)}"
-    server_ns, client_ns = f"mrtest-fw-server-{tag}", f"mrtest-fw-client-{tag}"
     ufw_dir, ufw_defaults = tmp_path / "etc-ufw", tmp_path / "default-ufw"
     shutil.copytree("/etc/ufw", ufw_dir, symlinks=True)
     shutil.copy2("/etc/default/ufw", ufw_defaults)
-    created = []
-    try:
-        for namespace in (server_ns, client_ns):
-            ip(f"netns add {namespace}")
-            created.append(namespace)
-        # The cable: one end in each namespace, created there directly (never in the host's).
-        ip(f"-n {server_ns} link add veth-server type veth peer name veth-client netns {client_ns}")
-        for namespace, device, address in (
-            (server_ns, "veth-server", SERVER_ADDRESS),
-            (client_ns, "veth-client", CLIENT_ADDRESS),
-        ):
-            for scope in ("all", device):
-                ip(f"netns exec {namespace} sysctl -qw net.ipv4.conf.{scope}.route_localnet=1")
-            ip(f"-n {namespace} addr add {address}/30 dev {device}")
-            ip(f"-n {namespace} link set {device} up")
+    with network_namespaces("fw-server", "fw-client") as (server_ns, client_ns):
+        connect(
+            (server_ns, "veth-server", SERVER_ADDRESS), (client_ns, "veth-client", CLIENT_ADDRESS)
+        )
         yield FirewallLab(server_ns, client_ns, ufw_dir, ufw_defaults)
-    finally:
-        for namespace in created:  # deleting a namespace also removes its end of the cable
-            subprocess.run(["ip", "netns", "delete", namespace], capture_output=True, timeout=30)
 
 
 @pytest.fixture
