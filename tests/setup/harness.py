@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +79,21 @@ class SshdLayout:
     port: int
 
 
+def make_host_keys(directory: Path) -> list[Path]:
+    """The host keys of a fresh Debian server (RSA 3072, ECDSA P-256, ed25519), made the same way.
+
+    `ssh-keygen -A` is what the openssh-server package runs when it is installed.
+    """
+    require_tool("ssh-keygen")
+    (directory / "etc" / "ssh").mkdir(parents=True)
+    subprocess.run(
+        ["ssh-keygen", "-A", "-f", str(directory)], check=True, capture_output=True, timeout=60
+    )
+    return sorted((directory / "etc" / "ssh").glob("ssh_host_*_key"))
+
+
 def write_sshd_layout(
-    directory: Path, *, host_key: Path, root_keys: Path, address: str, port: int
+    directory: Path, *, host_keys: Sequence[Path], root_keys: Path, address: str, port: int
 ) -> SshdLayout:
     directory.mkdir(parents=True, exist_ok=True)
     dropin_dir = directory / "sshd_config.d"
@@ -95,8 +108,8 @@ def write_sshd_layout(
         f"Include {dropin_dir}/*.conf\n"
         f"ListenAddress {address}\n"
         f"Port {port}\n"
-        f"HostKey {host_key}\n"
-        f"PidFile {directory / 'sshd.pid'}\n"
+        + "".join(f"HostKey {key}\n" for key in host_keys)
+        + f"PidFile {directory / 'sshd.pid'}\n"
         "UsePAM no\n"
         "Match User root\n"
         f"    AuthorizedKeysFile {root_keys}\n"
