@@ -124,7 +124,7 @@ fi
 
 if [[ $DRY_RUN == yes ]]; then
   if [[ $CHANGES -gt 0 ]]; then
-    note "a real run checks with 'sshd -t' and 'sshd -T', then reloads sshd"
+    note "a real run checks with 'sshd -t', 'sshd -T' and the host keys, then reloads sshd"
   fi
   finish
   exit 0
