@@ -178,9 +178,10 @@ def test_ssh_audit_fails_debians_defaults(debian_default_sshd):
     )
 
 
-# Every algorithm name OpenSSH 9.2 knows (`sshd -Q kex|cipher|mac|key` on Debian 12, the oldest
-# sshd the course supports, less a newer name Debian backported). A name outside this list may
-# pass `sshd -t` on a newer machine and still lock Debian 12 students out.
+# Every algorithm name OpenSSH 9.2 knows: `sshd -Q kex` (cipher, mac, HostKeyAlgorithms) on
+# Debian 12, the oldest sshd the course supports, less `sntrup761x25519-sha512`, a newer name
+# Debian backported. A name outside this list may pass `sshd -t` on a newer machine and still
+# lock Debian 12 students out.
 OPENSSH_9_2_NAMES = {
     "kexalgorithms": """diffie-hellman-group1-sha1 diffie-hellman-group14-sha1
         diffie-hellman-group14-sha256 diffie-hellman-group16-sha512 diffie-hellman-group18-sha512
@@ -194,9 +195,14 @@ OPENSSH_9_2_NAMES = {
         hmac-sha1-96-etm@openssh.com hmac-sha2-256-etm@openssh.com hmac-sha2-512-etm@openssh.com
         hmac-md5-etm@openssh.com hmac-md5-96-etm@openssh.com umac-64-etm@openssh.com
         umac-128-etm@openssh.com""",
-    "hostkeyalgorithms": """ssh-ed25519 ssh-ed25519-cert-v01@openssh.com
-        ecdsa-sha2-nistp256 ecdsa-sha2-nistp384 ecdsa-sha2-nistp521 rsa-sha2-256 rsa-sha2-512
-        rsa-sha2-256-cert-v01@openssh.com rsa-sha2-512-cert-v01@openssh.com""",
+    "hostkeyalgorithms": """ssh-ed25519 ssh-ed25519-cert-v01@openssh.com sk-ssh-ed25519@openssh.com
+        sk-ssh-ed25519-cert-v01@openssh.com ecdsa-sha2-nistp256
+        ecdsa-sha2-nistp256-cert-v01@openssh.com ecdsa-sha2-nistp384
+        ecdsa-sha2-nistp384-cert-v01@openssh.com ecdsa-sha2-nistp521
+        ecdsa-sha2-nistp521-cert-v01@openssh.com sk-ecdsa-sha2-nistp256@openssh.com
+        sk-ecdsa-sha2-nistp256-cert-v01@openssh.com webauthn-sk-ecdsa-sha2-nistp256@openssh.com
+        ssh-dss ssh-dss-cert-v01@openssh.com ssh-rsa ssh-rsa-cert-v01@openssh.com rsa-sha2-256
+        rsa-sha2-256-cert-v01@openssh.com rsa-sha2-512 rsa-sha2-512-cert-v01@openssh.com""",
 }
 
 
