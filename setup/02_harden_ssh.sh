@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Step 2, as root: key-only SSH, no root login. Installs sshd_config.d/10-course-hardening.conf,
-# then reloads sshd only if three checks pass, so a mistake cannot lock you out:
+# then reloads sshd only if four checks pass, so a mistake cannot lock you out:
 #   1. LOGIN_USER (not root) has an authorized key, so someone can still log in afterwards;
-#   2. `sshd -t` accepts the whole configuration (a typo anywhere would stop sshd on reload);
+#   2. `sshd -t` accepts the whole configuration (a typo anywhere, or an algorithm name this
+#      sshd does not know, would stop sshd on reload);
 #   3. `sshd -T` shows every setting of the drop-in in effect (sshd keeps the first value it
-#      reads, so another file read earlier can silently win).
-# If check 2 or 3 fails, the previous drop-in is put back and nothing is reloaded.
+#      reads, so another file read earlier can silently win);
+#   4. sshd has an ed25519 host key, the only kind the drop-in lets it offer.
+# If check 2, 3 or 4 fails, the previous drop-in is put back and nothing is reloaded.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,6 +54,7 @@ target_file=$SSHD_CONFIG_DIR/$DROPIN_NAME
 [[ $SSHD_BIN == /* && -x $SSHD_BIN ]] || die "SSHD_BIN=$SSHD_BIN is not an absolute path to sshd"
 [[ -r $SSHD_CONFIG ]] || die "cannot read SSHD_CONFIG=$SSHD_CONFIG"
 [[ -d $SSHD_CONFIG_DIR ]] || die "SSHD_CONFIG_DIR=$SSHD_CONFIG_DIR is not a directory"
+require_command ssh-keygen "apt-get install openssh-client"
 
 # Check 1: after this script root cannot log in and passwords are refused, so another account
 # must already have a key.
@@ -84,6 +87,18 @@ explain_mismatch() {
   done
 }
 
+# True if one of the host keys sshd loads is an ed25519 key.
+has_ed25519_host_key() {
+  local key_file
+  while IFS= read -r key_file; do
+    # `ssh-keygen -l` prints e.g. "256 SHA256:... root@server (ED25519)".
+    if [[ $(ssh-keygen -l -f "$key_file" 2>/dev/null) == *"(ED25519)" ]]; then
+      return 0
+    fi
+  done < <("$SSHD_BIN" -T -f "$SSHD_CONFIG" | sed -n 's/^hostkey //p')
+  return 1
+}
+
 backup_file=$(mktemp)
 trap 'rm -f "$backup_file"' EXIT
 had_previous=no
@@ -109,7 +124,7 @@ fi
 
 if [[ $DRY_RUN == yes ]]; then
   if [[ $CHANGES -gt 0 ]]; then
-    note "a real run checks with 'sshd -t' and 'sshd -T', then reloads sshd"
+    note "a real run checks with 'sshd -t', 'sshd -T' and the host keys, then reloads sshd"
   fi
   finish
   exit 0
@@ -134,6 +149,15 @@ if [[ -n $mismatches ]]; then
   die "another file sets these first (see above); is $SSHD_CONFIG_DIR Included at the top of $SSHD_CONFIG?"
 fi
 ok "sshd -T shows all $(expected_settings | wc -l) hardening settings in effect"
+
+# Check 4: HostKeyAlgorithms offers ed25519 only; without such a key no client could connect.
+if ! has_ed25519_host_key; then
+  if [[ $CHANGES -gt 0 ]]; then
+    restore_previous
+  fi
+  die "sshd has no ed25519 host key; create one with: ssh-keygen -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key"
+fi
+ok "sshd has an ed25519 host key"
 
 # Reload only when something changed. Existing sessions survive a reload.
 if [[ $CHANGES -gt 0 ]]; then

@@ -23,6 +23,7 @@ from tests.setup.harness import (
     SshdLayout,
     VpsUser,
     listening_count,
+    make_host_keys,
     make_key,
     run_script,
     running_sshd,
@@ -67,9 +68,9 @@ def vps_user(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VpsUser]:
 
 
 @pytest.fixture(scope="session")
-def host_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One host key for every test sshd, so the client's known_hosts file stays consistent."""
-    return make_key(tmp_path_factory.mktemp("host-key") / "ssh_host_ed25519_key", "test-host")
+def host_keys(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Debian's three host keys, shared by every test sshd: the drop-in must pick ed25519."""
+    return make_host_keys(tmp_path_factory.mktemp("host-keys"))
 
 
 @pytest.fixture(scope="session")
@@ -90,13 +91,13 @@ def root_key() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def make_sshd_layout(host_key: Path, root_key: Path) -> Callable[..., SshdLayout]:
+def make_sshd_layout(host_keys: list[Path], root_key: Path) -> Callable[..., SshdLayout]:
     """make_sshd_layout(directory, address=..., port=...): files for one test sshd."""
 
     def make(directory: Path, address: str = "127.0.0.1", port: int | None = None) -> SshdLayout:
         return write_sshd_layout(
             directory,
-            host_key=host_key,
+            host_keys=host_keys,
             root_keys=root_key.parent / "authorized_keys",
             address=address,
             port=port or free_port(),

@@ -7,9 +7,10 @@ are pointed at these files through their environment variables (SSHD_CONFIG, ...
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +79,21 @@ class SshdLayout:
     port: int
 
 
+def make_host_keys(directory: Path) -> list[Path]:
+    """The host keys of a fresh Debian server (RSA 3072, ECDSA P-256, ed25519), made the same way.
+
+    `ssh-keygen -A` is what the openssh-server package runs when it is installed.
+    """
+    require_tool("ssh-keygen")
+    (directory / "etc" / "ssh").mkdir(parents=True)
+    subprocess.run(
+        ["ssh-keygen", "-A", "-f", str(directory)], check=True, capture_output=True, timeout=60
+    )
+    return sorted((directory / "etc" / "ssh").glob("ssh_host_*_key"))
+
+
 def write_sshd_layout(
-    directory: Path, *, host_key: Path, root_keys: Path, address: str, port: int
+    directory: Path, *, host_keys: Sequence[Path], root_keys: Path, address: str, port: int
 ) -> SshdLayout:
     directory.mkdir(parents=True, exist_ok=True)
     dropin_dir = directory / "sshd_config.d"
@@ -94,8 +108,8 @@ def write_sshd_layout(
         f"Include {dropin_dir}/*.conf\n"
         f"ListenAddress {address}\n"
         f"Port {port}\n"
-        f"HostKey {host_key}\n"
-        f"PidFile {directory / 'sshd.pid'}\n"
+        + "".join(f"HostKey {key}\n" for key in host_keys)
+        + f"PidFile {directory / 'sshd.pid'}\n"
         "UsePAM no\n"
         "Match User root\n"
         f"    AuthorizedKeysFile {root_keys}\n"
@@ -187,3 +201,64 @@ class SshClient:
 def agentless_env() -> dict[str, str]:
     """The current environment without SSH_AUTH_SOCK, so no agent offers its own keys."""
     return {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+
+
+# --- private networks: network namespaces joined by veth cables ---------------------------------
+#
+# A network namespace is a separate network stack: its own interfaces, addresses, routes and
+# firewall. A veth pair is a virtual cable whose two ends can sit in two namespaces. The tests
+# use addresses from 127.0.0.0/8, which no packet can leave the host with; on a normal interface
+# they need route_localnet=1, and `lo` must not claim the whole 127.0.0.0/8 (see `loopback_up`).
+
+
+def in_netns(namespace: str, *command: str) -> list[str]:
+    """`command` run inside `namespace` (which also gets its own mount namespace)."""
+    return ["ip", "netns", "exec", namespace, *command]
+
+
+def ip(arguments: str) -> None:
+    """Run `ip` with space-separated arguments, e.g. ip("netns add NAME")."""
+    subprocess.run(["ip", *arguments.split()], check=True, capture_output=True, timeout=30)
+
+
+_namespace_numbers = itertools.count()
+
+
+@contextmanager
+def network_namespaces(*roles: str) -> Iterator[list[str]]:
+    """A new namespace per role (mrtest-ROLE-PID-N), all deleted afterwards whatever happens."""
+    require_root()
+    require_tool("ip")
+    tag = f"{os.getpid()}-{next(_namespace_numbers)}"
+    created: list[str] = []
+    try:
+        for role in roles:
+            ip(f"netns add mrtest-{role}-{tag}")
+            created.append(f"mrtest-{role}-{tag}")
+        yield created
+    finally:
+        for namespace in created:  # deleting a namespace also removes its end of any cable
+            subprocess.run(["ip", "netns", "delete", namespace], capture_output=True, timeout=30)
+
+
+def connect(end_a: tuple[str, str, str], end_b: tuple[str, str, str]) -> None:
+    """A cable between two namespaces; each end is (namespace, device, address in a /30)."""
+    (namespace_a, device_a, _), (namespace_b, device_b, _) = end_a, end_b
+    # Created inside namespace_a with its peer moved straight to namespace_b: never in the host's.
+    ip(f"-n {namespace_a} link add {device_a} type veth peer name {device_b} netns {namespace_b}")
+    for namespace, device, address in (end_a, end_b):
+        for scope in ("all", device):
+            ip(f"netns exec {namespace} sysctl -qw net.ipv4.conf.{scope}.route_localnet=1")
+        ip(f"-n {namespace} addr add {address}/30 dev {device}")
+        ip(f"-n {namespace} link set {device} up")
+
+
+def loopback_up(namespace: str) -> None:
+    """127.0.0.1 in `namespace`, for services that listen on loopback only.
+
+    Bringing `lo` up normally makes the whole 127.0.0.0/8 local, so the cables' 127.x addresses
+    would never leave the namespace; keeping just 127.0.0.1/32 on `lo` avoids that.
+    """
+    ip(f"-n {namespace} link set lo up")
+    ip(f"-n {namespace} addr del 127.0.0.1/8 dev lo")
+    ip(f"-n {namespace} addr add 127.0.0.1/32 dev lo")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.conftest import require_tool
-from tests.setup.harness import DROPIN, SETUP
+from tests.setup.harness import DROPIN, SETUP, run_script
 
 USER_DATA = SETUP / "cloud-init" / "user-data.yaml"
 
@@ -74,6 +74,20 @@ def test_sshd_dropin_is_the_same_as_the_scripts(user_data):
     dropin = written[f"/etc/ssh/sshd_config.d/{DROPIN.name}"]
     assert dropin["content"] == DROPIN.read_text()
     assert dropin["permissions"] == "0644"
+
+
+def test_security_updates_match_the_script(user_data, tmp_path):
+    """cloud-init writes byte for byte the apt files that 06_security_updates.sh writes."""
+    require_tool("apt-config")
+    run_script("06_security_updates.sh", env={"TARGET_ROOT": str(tmp_path)})
+    written = {entry["path"]: entry for entry in user_data["write_files"]}
+    script_files = sorted((tmp_path / "etc" / "apt" / "apt.conf.d").iterdir())
+    assert len(script_files) == 2
+    for path in script_files:
+        entry = written[f"/etc/apt/apt.conf.d/{path.name}"]
+        assert entry["content"] == path.read_text()
+        assert entry["permissions"] == "0644"
+    assert "unattended-upgrades" in user_data["packages"]
 
 
 def test_user_is_key_only_and_in_sudo(user_data):

@@ -110,6 +110,15 @@ def test_lecture_quotes_the_real_sshd_dropin():
             assert line in lecture, f"the lecture does not show the drop-in's `{line}`"
 
 
+def test_lecture_quotes_the_real_ssh_config_example():
+    """The Host entries the lecture shows are those of setup/ssh_config.example."""
+    lecture = LECTURE.read_text()
+    entries = (SETUP / "ssh_config.example").read_text().split("\nHost *")[0]
+    for line in entries.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            assert line in lecture, f"the lecture does not show the example's `{line.strip()}`"
+
+
 def test_lecture_quotes_the_real_jupyter_config():
     config = (SETUP / "jupyter" / "jupyter_server_config.py").read_text()
     block = re.search(r"^```python\n(.*?)^```", LECTURE.read_text(), flags=re.S | re.M).group(1)

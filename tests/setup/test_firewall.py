@@ -8,17 +8,19 @@ on a normal interface need route_localnet=1, and `lo` stays down.
 ufw only ever runs inside the server namespace, against private bind-mounted copies of
 /etc/ufw and /etc/default/ufw (`ip netns exec` gives each command its own mount namespace).
 A module fixture checks that the host's ufw files and iptables rules are unchanged.
+
+What the server exposes is also looked at as lecture 1 shows it: `ss -tln` inside the server
+lists every listener, `nmap` from the client namespace finds what the firewall lets through.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-import os
 import shutil
 import subprocess
 import sys
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +28,28 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_root, require_tool
-from tests.setup.harness import DROPIN, SETUP, SshdLayout, running, running_sshd, wait_for
+from tests.setup.harness import (
+    DROPIN,
+    SETUP,
+    SshdLayout,
+    connect,
+    in_netns,
+    network_namespaces,
+    running,
+    running_sshd,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
 SERVER_ADDRESS = "127.100.0.1"
 CLIENT_ADDRESS = "127.100.0.2"
 OTHER_PORT = 5000  # e.g. Flask: must not be reachable from outside
+# Decoys for the port scan: MLflow and Jupyter started by mistake on every address (0.0.0.0).
+DECOY_PORTS = (5001, 8888)
+# A bounded scan: the well-known ports and the course's own. It touches port 22 once, far below
+# the 6 connections in 30 s that `limit OpenSSH` allows, so the scan itself is never cut off.
+SCAN_PORTS = "1-1024,5000-5001,8888"
 
 # Run in the client namespace: connect `count` times, report what happened to each attempt.
 PROBE = """
@@ -55,8 +72,6 @@ print(json.dumps(outcomes))
 WITH_PRIVATE_UFW = (
     'mount --bind "$1" /etc/ufw && mount --bind "$2" /etc/default/ufw && shift 2 && exec "$@"'
 )
-
-_namespace_numbers = itertools.count()
 
 
 def host_ufw_state() -> dict[str, str]:
@@ -107,6 +122,32 @@ class FirewallLab:
         assert result.returncode == 0, result.stdout + result.stderr
         return result
 
+    def listening_ports(self) -> set[int]:
+        """What `ss -tln` lists in the server: every TCP port a program listens on."""
+        result = subprocess.run(
+            in_netns(self.server_ns, "ss", "-Htln"), capture_output=True, text=True, timeout=30
+        )
+        assert result.returncode == 0, result.stderr
+        return {int(line.split()[3].rsplit(":", 1)[1]) for line in result.stdout.splitlines()}
+
+    def open_ports_seen_by_nmap(self) -> set[int]:
+        """What `nmap` from the "internet" namespace finds open on the server."""
+        nmap = require_tool("nmap")
+        # -Pn: scan even if the host does not answer pings; -n: no DNS; -oX -: XML on stdout.
+        result = subprocess.run(
+            in_netns(
+                self.client_ns,
+                *(nmap, "-Pn", "-n", "--max-retries", "1", "-p", SCAN_PORTS, "-oX", "-"),
+                SERVER_ADDRESS,
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        ports = ElementTree.fromstring(result.stdout).iter("port")
+        return {int(p.get("portid")) for p in ports if p.find("state").get("state") == "open"}
+
     def probe(self, port: int, count: int = 1) -> list[str]:
         result = subprocess.run(
             in_netns(
@@ -120,43 +161,17 @@ class FirewallLab:
         return json.loads(result.stdout)
 
 
-def in_netns(namespace: str, *command: str) -> list[str]:
-    return ["ip", "netns", "exec", namespace, *command]
-
-
-def ip(arguments: str) -> None:
-    """Run `ip` with space-separated arguments, e.g. ip("netns add NAME")."""
-    subprocess.run(["ip", *arguments.split()], check=True, capture_output=True, timeout=30)
-
-
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[FirewallLab]:
     """A fresh pair of namespaces per test: ufw's rate-limit memory lasts 30 s."""
-    require_tool("ip")
-    tag = f"{os.getpid()}-{next(_namespace_numbers)}"
-    server_ns, client_ns = f"mrtest-fw-server-{tag}", f"mrtest-fw-client-{tag}"
     ufw_dir, ufw_defaults = tmp_path / "etc-ufw", tmp_path / "default-ufw"
     shutil.copytree("/etc/ufw", ufw_dir, symlinks=True)
     shutil.copy2("/etc/default/ufw", ufw_defaults)
-    created = []
-    try:
-        for namespace in (server_ns, client_ns):
-            ip(f"netns add {namespace}")
-            created.append(namespace)
-        # The cable: one end in each namespace, created there directly (never in the host's).
-        ip(f"-n {server_ns} link add veth-server type veth peer name veth-client netns {client_ns}")
-        for namespace, device, address in (
-            (server_ns, "veth-server", SERVER_ADDRESS),
-            (client_ns, "veth-client", CLIENT_ADDRESS),
-        ):
-            for scope in ("all", device):
-                ip(f"netns exec {namespace} sysctl -qw net.ipv4.conf.{scope}.route_localnet=1")
-            ip(f"-n {namespace} addr add {address}/30 dev {device}")
-            ip(f"-n {namespace} link set {device} up")
+    with network_namespaces("fw-server", "fw-client") as (server_ns, client_ns):
+        connect(
+            (server_ns, "veth-server", SERVER_ADDRESS), (client_ns, "veth-client", CLIENT_ADDRESS)
+        )
         yield FirewallLab(server_ns, client_ns, ufw_dir, ufw_defaults)
-    finally:
-        for namespace in created:  # deleting a namespace also removes its end of the cable
-            subprocess.run(["ip", "netns", "delete", namespace], capture_output=True, timeout=30)
 
 
 @pytest.fixture
@@ -199,6 +214,29 @@ def test_a_burst_of_ssh_connections_is_cut_off(lab: FirewallLab):
     lab.apply_firewall()
     # `ufw limit`: the 6th new connection from one address within 30 seconds is rejected.
     assert lab.probe(22, count=6) == ["ssh"] * 5 + ["refused"]
+
+
+@pytest.mark.usefixtures("servers")
+def test_nmap_from_outside_sees_only_ssh(lab: FirewallLab, tmp_path: Path):
+    """Programs may listen on any port; from outside, the firewall lets only SSH be seen."""
+    decoys = [
+        in_netns(lab.server_ns, sys.executable, "-m", "http.server", "--bind", "0.0.0.0", str(p))
+        for p in DECOY_PORTS
+    ]
+    with (
+        running(decoys[0], tmp_path / "decoy-1.log", cwd=tmp_path),
+        running(decoys[1], tmp_path / "decoy-2.log", cwd=tmp_path),
+    ):
+        wait_for(lambda: lab.listening_ports() >= set(DECOY_PORTS), 10, "the decoys to listen")
+        everything = {22, OTHER_PORT, *DECOY_PORTS}
+        assert lab.listening_ports() == everything
+        # Control: without the firewall the scan finds every listener.
+        assert lab.open_ports_seen_by_nmap() == everything
+
+        lab.apply_firewall()
+
+        assert lab.listening_ports() == everything  # still running...
+        assert lab.open_ports_seen_by_nmap() == {22}  # ...but only SSH can be reached
 
 
 def test_dry_run_changes_nothing_and_a_second_run_nothing_more(lab: FirewallLab):

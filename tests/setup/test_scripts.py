@@ -42,6 +42,7 @@ def test_there_are_scripts():
         "03_firewall.sh",
         "04_install_conda.sh",
         "05_jupyter.sh",
+        "06_security_updates.sh",
         "tunnel.sh",
     }
 
@@ -294,6 +295,84 @@ def test_installed_systemd_unit_is_valid(tmp_path: Path):
         env={**os.environ, "XDG_RUNTIME_DIR": str(runtime_dir)},
     )
     assert result.returncode == 0, result.stderr
+
+
+# --- 06_security_updates.sh, into a temporary root: this machine's /etc/apt is never touched ---
+
+
+def apt_settings(root: Path) -> dict[str, str]:
+    """The configuration apt itself reads from root/etc/apt, as {"Key::Name": "value"}."""
+    apt_config = require_tool("apt-config")
+    # apt reads the file APT_CONFIG names first; its Dir line points apt at `root`.
+    pointer = root / "apt-config-pointer"
+    pointer.write_text(f'Dir "{root}/";\n')
+    dump = subprocess.run(
+        [apt_config, "dump"],
+        env={**os.environ, "APT_CONFIG": str(pointer)},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    # Lines such as: APT::Periodic::Unattended-Upgrade "1";
+    return dict(re.findall(r'^(\S+) "(.*)";$', dump, flags=re.M))
+
+
+def test_security_updates_are_switched_on_and_a_second_run_changes_nothing(tmp_path: Path):
+    """Daily unattended upgrades, no automatic reboots; honest dry run; a rerun changes nothing."""
+    env = {"TARGET_ROOT": str(tmp_path)}
+    dry = run_script("06_security_updates.sh", "--dry-run", env=env)
+    assert "dry run: 2 change(s) would be made" in dry.stdout
+    assert list(tmp_path.iterdir()) == []
+
+    first = run_script("06_security_updates.sh", env=env)
+    assert "done:    2 change(s) made." in first.stdout
+    settings = apt_settings(tmp_path)
+    assert settings["APT::Periodic::Update-Package-Lists"] == "1"
+    assert settings["APT::Periodic::Unattended-Upgrade"] == "1"
+    assert settings["Unattended-Upgrade::Automatic-Reboot"] == "false"
+
+    second = run_script("06_security_updates.sh", env=env)
+    assert "nothing to change" in second.stdout
+
+
+def test_automatic_reboots_are_opt_in(tmp_path: Path):
+    """AUTO_REBOOT=yes turns reboots on at the chosen time; a run without it turns them off."""
+    env = {"TARGET_ROOT": str(tmp_path), "AUTO_REBOOT": "yes", "AUTO_REBOOT_TIME": "03:30"}
+    run_script("06_security_updates.sh", env=env)
+    settings = apt_settings(tmp_path)
+    assert settings["Unattended-Upgrade::Automatic-Reboot"] == "true"
+    assert settings["Unattended-Upgrade::Automatic-Reboot-Time"] == "03:30"
+
+    back = run_script("06_security_updates.sh", env={"TARGET_ROOT": str(tmp_path)})
+    assert "done:    1 change(s) made." in back.stdout
+    assert apt_settings(tmp_path)["Unattended-Upgrade::Automatic-Reboot"] == "false"
+
+
+def test_a_later_file_that_switches_updates_off_is_reported(tmp_path: Path):
+    """apt keeps the last value it reads, so the script checks the result with apt-config."""
+    conf_dir = tmp_path / "etc" / "apt" / "apt.conf.d"
+    conf_dir.mkdir(parents=True)
+    (conf_dir / "99no-updates").write_text('APT::Periodic::Unattended-Upgrade "0";\n')
+    result = run_script("06_security_updates.sh", env={"TARGET_ROOT": str(tmp_path)}, check=False)
+    assert result.returncode != 0
+    assert "99no-updates:1" in result.stderr
+    assert apt_settings(tmp_path)["APT::Periodic::Unattended-Upgrade"] == "0"
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [{"AUTO_REBOOT": "maybe"}, {"AUTO_REBOOT_TIME": "4am"}, {"TARGET_ROOT": "/nonexistent"}],
+    ids=["AUTO_REBOOT", "AUTO_REBOOT_TIME", "TARGET_ROOT"],
+)
+def test_security_updates_reject_bad_settings(setting: dict[str, str], tmp_path: Path):
+    """A wrong setting stops the script with an error naming it, before anything is written."""
+    result = run_script(
+        "06_security_updates.sh", env={"TARGET_ROOT": str(tmp_path), **setting}, check=False
+    )
+    assert result.returncode != 0
+    assert f"ERROR:   {next(iter(setting))}" in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- tunnel.sh ---------------------------------------------------------------------------------
