@@ -245,6 +245,7 @@ def run_notebook(
         timeout=cell_timeout,
         kernel_name=kernel,
         resources={"metadata": {"path": str(path.parent)}},
+        shutdown_kernel="immediate",  # a graceful shutdown costs seconds per notebook
     )
     try:
         client.execute(env=dict(env))

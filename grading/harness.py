@@ -75,7 +75,8 @@ def describe(error: BaseException, submission: str) -> dict[str, str]:
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
-        if os.path.realpath(frame.filename).startswith(submission + os.sep)
+        if not frame.filename.startswith("<")  # the test's own snippet: never shown
+        and os.path.realpath(frame.filename).startswith(submission + os.sep)
     ][-TRACEBACK_FRAMES:]
     lines = [
         f"  {os.path.relpath(frame.filename, submission)}, line {frame.lineno}, in {frame.name}"

@@ -208,9 +208,20 @@ def _outcome(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str
         limit = f" ({float(seconds[1]):g} s)" if seconds else ""
         return "timeout", f"the test did not finish within its time limit{limit} and was stopped"
     during = "" if report.when == "call" else "(while setting up or cleaning up) "
-    if isinstance(error, SubmissionFailed | AssertionError):
-        return "failed", during + (text or "an assertion failed")
+    if isinstance(error, AssertionError):
+        return "failed", during + _assertion_message(text)
+    if isinstance(error, SubmissionFailed):
+        return "failed", during + text
     return "failed", during + (f"{type(error).__name__}: {text}" if error is not None else text)
+
+
+def _assertion_message(text: str) -> str:
+    """The test's own message when it gave one; else the first line of pytest's explanation."""
+    lines = text.splitlines()
+    explained = [i for i, line in enumerate(lines) if line.startswith("assert ")]
+    if explained and explained[0] > 0:
+        return "\n".join(lines[: explained[0]]).strip()
+    return lines[0][:300] if lines else "an assertion failed"
 
 
 # --- fixtures -----------------------------------------------------------------------------------

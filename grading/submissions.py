@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from grading.manifest import Limits, is_ignored
+from grading.manifest import ALWAYS_IGNORED, Limits, is_ignored
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
 CHUNK = 1 << 16
@@ -73,19 +73,22 @@ def working_copy(source: Path, dest: Path, limits: Limits, ignore: tuple[str, ..
     return dest
 
 
-def tree_digest(root: Path) -> str:
-    """A sha256 of every path, link target and file content under `root` (order-independent)."""
+def tree_digest(root: Path, ignore: tuple[str, ...] = ALWAYS_IGNORED) -> str:
+    """A sha256 of every path, link target and file content under `root`, in a fixed order."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
         relative = path.relative_to(root).as_posix()
+        if is_ignored(relative, ignore):
+            continue
         if path.is_symlink():
             digest.update(f"L {relative} -> {os.readlink(path)}\n".encode())
         elif path.is_file():
-            digest.update(f"F {relative} {_file_digest(path)}\n".encode())
+            digest.update(f"F {relative} {file_digest(path)}\n".encode())
     return digest.hexdigest()
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The sha256 of one file's content."""
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
