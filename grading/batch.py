@@ -82,7 +82,6 @@ def grade_one(name: str, source: Path, batch: Batch) -> dict[str, Any]:
     folder = batch.out / name
     with tempfile.TemporaryDirectory(prefix=f"grading-{name}-") as scratch:
         copy = Path(scratch) / "submission"
-        copy.mkdir()
         try:
             root = working_copy(source, copy, batch.limits, batch.suite.manifest.ignore)
         except Refused as error:

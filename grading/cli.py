@@ -129,7 +129,6 @@ def cmd_check(args: argparse.Namespace) -> None:
     suite = Suite.load(args.tests, check=True)
     with tempfile.TemporaryDirectory(prefix="grading-check-") as scratch:
         copy = Path(scratch) / "work"
-        copy.mkdir()
         try:
             root = working_copy(Path("."), copy, suite.manifest.limits, suite.manifest.ignore)
         except Refused as error:

@@ -42,7 +42,7 @@ END = {
 }
 EXERCISE_ID = re.compile(r"^(?P<id>[A-Za-z][\w.-]*)(?::[ \t]*(?P<prompt>.*))?$")
 # A line that mentions a marker at all: it must then be a well-formed one.
-LOOKS_LIKE_MARKER = re.compile(r"^\s*(#|<!--).*\b(BEGIN|END) SOLUTION\b")
+LOOKS_LIKE_MARKER = re.compile(r"(#|<!--)\s*(BEGIN|END) SOLUTION\b")
 
 
 class RegionError(ValueError):
@@ -80,7 +80,7 @@ def find_regions(text: str, path: str, style: str = "hash") -> list[Region]:
                 raise RegionError(f"{path}:{number}: END SOLUTION without a BEGIN SOLUTION")
             regions.append(Region(path, *label, begin=open_at, end=number))
             open_at = None
-        elif LOOKS_LIKE_MARKER.match(line) and _marker_style(line) == style:
+        elif (marker := LOOKS_LIKE_MARKER.search(line)) and _marker_style(marker[1]) == style:
             raise RegionError(
                 f"{path}:{number}: a marker must be alone on its line, as {_example(style)}"
             )
@@ -145,8 +145,8 @@ def _exercise(label: str | None, path: str, number: int) -> tuple[str, str]:
     return match["id"], (match["prompt"] or "").strip()
 
 
-def _marker_style(line: str) -> str:
-    return "html" if line.lstrip().startswith("<!--") else "hash"
+def _marker_style(opening: str) -> str:
+    return "html" if opening == "<!--" else "hash"
 
 
 def _example(style: str) -> str:

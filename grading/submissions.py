@@ -52,11 +52,12 @@ def unique_names(sources: list[Path]) -> list[str]:
 
 
 def working_copy(source: Path, dest: Path, limits: Limits, ignore: tuple[str, ...]) -> Path:
-    """Copy or unpack `source` into the empty folder `dest`; return the submission's root in it.
+    """Copy or unpack `source` into a new folder `dest`; return the submission's root in it.
 
     An archive holding a single folder has that folder as its root. Raises `Refused`.
     """
     budget = _Budget(limits)
+    dest.mkdir(parents=True)
     if source.is_dir():
         _copy_directory(source, dest, budget, ignore)
     elif source.name.endswith(".zip"):
@@ -179,7 +180,7 @@ def _unpack_zip(archive: Path, dest: Path, budget: _Budget, ignore: tuple[str, .
                     budget.add_file()
                     target.parent.mkdir(parents=True, exist_ok=True)
                     os.symlink(link, target)
-                elif mode and not stat.S_ISREG(mode):
+                elif stat.S_IFMT(mode) not in (0, stat.S_IFREG):  # a device, a fifo, ...
                     raise Refused(f"{relative}: not a regular file, folder or link")
                 else:
                     budget.add_file()
