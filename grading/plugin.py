@@ -53,9 +53,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--grading-submission", help="the working copy of the submission to grade")
     group.addoption("--grading-report", help="write one JSON line per test to this file")
     group.addoption(
-        "--grading-check",
+        "--grading-subset",
         action="store_true",
-        help="a student's check: public tests only, so totals are not compared with the manifest",
+        help="only part of the graded tests run (a student's check, a re-run): totals are not "
+        "compared with the manifest",
     )
 
 
@@ -107,7 +108,7 @@ class Recorder:
                 tests.append(describe(item, self.manifest))
             except ValueError as error:
                 problems.append(f"{item.nodeid}: {error}")
-        if not self.config.getoption("grading_check"):
+        if not self.config.getoption("grading_subset"):
             problems += _total_problems(tests, self.manifest)
         problems += self.course_imports()
         self.write("collected", tests=tests)

@@ -165,8 +165,8 @@ def _pytest(
         *("--import-mode=importlib", "--basetemp", str(scratch / f"{label}-tmp")),
         *("--grading-report", str(report), "-q", "--no-header", "-p", "no:warnings"),
     ]
-    if suite.check:
-        command.append("--grading-check")
+    if suite.check or label == "rerun":
+        command.append("--grading-subset")
     if work is None:
         command.append("--collect-only")
     else:
