@@ -28,7 +28,7 @@ from grading.regions import (
     stub_notebook,
     stub_text,
 )
-from grading.runner import Run, Suite, TestResult, collect, grade
+from grading.runner import GradedTest, Run, Suite, collect, grade
 
 PACKAGE_DIR = Path(__file__).resolve().parent  # the grading package, copied to students
 MARKER = ".grading-assign.json"  # lists the files `assign` wrote, so it only ever replaces those
@@ -191,7 +191,7 @@ def _files_we_wrote(out: Path, copy: StudentCopy) -> set[str]:
     return previous
 
 
-def _unknown_exercises(tests: list[TestResult], regions: list[Region]) -> list[str]:
+def _unknown_exercises(tests: list[GradedTest], regions: list[Region]) -> list[str]:
     known = {region.exercise for region in regions}
     return [
         f"{test.nodeid} needs exercise {exercise}, which no solution region defines"

@@ -20,7 +20,7 @@ from typing import Any
 from grading.assign import PACKAGE_DIR, protected_checksums
 from grading.manifest import Limits
 from grading.reports import summary, write_grades_csv, write_results
-from grading.runner import GraderError, Run, Suite, TestResult, collect, grade
+from grading.runner import GradedTest, GraderError, Run, Suite, collect, grade
 from grading.submissions import Refused, file_digest, tree_digest, unique_names, working_copy
 
 SUMMARY = "summary.json"  # beside results.json: the gradebook row and the content fingerprint
@@ -31,7 +31,7 @@ class Batch:
     """What stays the same for every submission of one `grade` command."""
 
     suite: Suite
-    tests: list[TestResult]
+    tests: list[GradedTest]
     limits: Limits
     out: Path
     protected: dict[str, str]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grading.manifest import Manifest
-from grading.runner import Run, TestResult
+from grading.runner import GradedTest, Run
 
 CSV_HEAD = ["submission", "score", "max_score"]
 
@@ -128,14 +128,14 @@ def write_results(folder: Path, name: str, run: Run, manifest: Manifest) -> None
     (folder / "feedback.md").write_text(feedback_markdown(name, run, manifest))
 
 
-def _numbered(tests: list[TestResult]) -> Iterable[tuple[int, TestResult]]:
+def _numbered(tests: list[GradedTest]) -> Iterable[tuple[int, GradedTest]]:
     counts: dict[str, int] = {}
     for test in tests:
         counts[test.assignment] = counts.get(test.assignment, 0) + 1
         yield counts[test.assignment], test
 
 
-def _outcome_text(test: TestResult) -> str:
+def _outcome_text(test: GradedTest) -> str:
     if test.outcome == "passed":
         return ""
     if test.outcome == "not run":
@@ -143,7 +143,7 @@ def _outcome_text(test: TestResult) -> str:
     return test.message or test.outcome
 
 
-def _feedback_line(test: TestResult) -> str:
+def _feedback_line(test: GradedTest) -> str:
     points = f"{_g(test.score)}/{_g(test.points)}"
     if test.outcome == "passed":
         return f"- ✅ {test.name} ({points})"

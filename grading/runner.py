@@ -54,7 +54,7 @@ class Suite:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class GradedTest:
     """One graded test and what it scored. `outcome`: passed, failed, timeout, skipped, not run."""
 
     nodeid: str
@@ -77,7 +77,7 @@ class Run:
     """Grading one submission: `status` is ok, timeout (its time limit ran out) or error."""
 
     status: str
-    tests: list[TestResult]
+    tests: list[GradedTest]
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -86,7 +86,7 @@ class Run:
         return sum(test.score for test in self.tests)
 
 
-def collect(suite: Suite, scratch: Path) -> list[TestResult]:
+def collect(suite: Suite, scratch: Path) -> list[GradedTest]:
     """The suite's tests, checked (markers, manifest totals) without any submission."""
     records = _pytest(suite, None, [str(p) for p in suite.paths], scratch, "collect", 300)
     if records.problems or records.collected is None:
@@ -95,7 +95,7 @@ def collect(suite: Suite, scratch: Path) -> list[TestResult]:
     return records.collected
 
 
-def grade(work: Path, suite: Suite, tests: list[TestResult], limits: Limits, scratch: Path) -> Run:
+def grade(work: Path, suite: Suite, tests: list[GradedTest], limits: Limits, scratch: Path) -> Run:
     """Run `tests` (from `collect`) on the working copy `work`; never raises for the student's
     code, only `GraderError` for the grader's."""
     started = time.monotonic()
@@ -134,7 +134,7 @@ def grade(work: Path, suite: Suite, tests: list[TestResult], limits: Limits, scr
 @dataclass
 class _Records:
     log: Path
-    collected: list[TestResult] | None = None
+    collected: list[GradedTest] | None = None
     results: dict[str, tuple[str, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     killed: bool = False
@@ -203,14 +203,14 @@ def _read(report: Path, key: str, records: _Records) -> None:
         record: dict[str, Any] = json.loads(line)
         kind = record.pop("kind")
         if kind == "collected":
-            records.collected = [TestResult(**test) for test in record["tests"]]
+            records.collected = [GradedTest(**test) for test in record["tests"]]
         elif kind == "result":
             records.results[record["nodeid"]] = (record["outcome"], record["message"])
         elif kind == "grader_error":
             records.problems.append(record["message"])
 
 
-def _merge(by_id: dict[str, TestResult], results: dict[str, tuple[str, str]]) -> None:
+def _merge(by_id: dict[str, GradedTest], results: dict[str, tuple[str, str]]) -> None:
     for nodeid, (outcome, message) in results.items():
         if nodeid in by_id:
             by_id[nodeid] = replace(by_id[nodeid], outcome=outcome, message=message)
