@@ -8,7 +8,7 @@ MODEL ?= models/default
 # PyTorch's CPU-only wheels: PyPI's Linux torch is a multi-GB CUDA build we don't need.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: help install demo train serve test test-fast lint format mlflow-server mlflow-serve bench clean
+.PHONY: help install demo train serve test test-fast lint format mlflow-server mlflow-serve bench clean grade
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ lint: $(VENV)/.installed  ## ruff: lint and format check
 format: $(VENV)/.installed  ## ruff: fix what can be fixed and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+grade: $(VENV)/.installed  ## grade SUBMISSIONS="a/ b.zip ..." into RESULTS (default results/)
+	$(PY) -m grading grade $(SUBMISSIONS) --out $(or $(RESULTS),results)
 
 mlflow-server: $(VENV)/.installed  ## MLflow tracking server on 127.0.0.1:5001 (state in mlflow/)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" mlflow/start_tracking_server.sh
