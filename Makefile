@@ -18,7 +18,7 @@ PORT   ?= 5000
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: help install venv demo train retrain serve test test-fast check-pins lint format \
-        mlflow-server mlflow-serve bench clean
+        mlflow-server mlflow-serve bench clean grade
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -83,6 +83,9 @@ lint: $(VENV)/.movierec-installed  ## ruff: lint and format check
 format: $(VENV)/.movierec-installed  ## ruff: fix what can be fixed and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+grade: $(VENV)/.movierec-installed  ## grade SUBMISSIONS="a/ b.zip ..." into RESULTS (default results/)
+	$(PY) -m grading grade $(SUBMISSIONS) --out $(or $(RESULTS),results)
 
 mlflow-server: $(VENV)/.movierec-installed  ## MLflow tracking server on 127.0.0.1:5001 (state in mlflow/)
 	PATH="$(abspath $(VENV))/bin:$$PATH" mlflow/start_tracking_server.sh
