@@ -57,7 +57,7 @@ def test_page_shows_a_users_recommendations(app, page, live_server, tmp_path):
     expected = [r.title for r in recommender.recommend(user, 5)]
 
     page.goto("/")
-    page.get_by_text("Model trained on").wait_for()  # filled in from /health
+    page.get_by_text("trained on synthetic").wait_for()  # filled in from /health
     page.fill("#user-id", str(user))
     page.fill("#k", "5")
     page.click("button[type=submit]")
@@ -68,6 +68,16 @@ def test_page_shows_a_users_recommendations(app, page, live_server, tmp_path):
     page.screenshot(path=tmp_path / "recommendations.png")
     assert not page.errors
     assert all(url.startswith(live_server) for url in page.requests), page.requests
+
+
+def test_page_shows_the_first_users_recommendations_before_any_click(app, page):
+    recommender = app.extensions["recommender"]
+    first = int(recommender.users.raw_ids[0])
+    page.goto("/")
+    page.get_by_text(f"Top 10 movies for user {first}").wait_for()
+    titles = page.locator("#recommendations tbody tr td:nth-child(2)").all_text_contents()
+    assert titles == [r.title for r in recommender.recommend(first, 10)]
+    assert recommender.version in page.locator("#model").text_content()
 
 
 def test_page_shows_the_apis_error_message(app, page):

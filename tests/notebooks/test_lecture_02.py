@@ -112,10 +112,10 @@ def test_lecture_train_evaluate_recommend_run(tmp_path: Path, monkeypatch, capsy
         words
         for _, words, _ in bash_commands(LECTURE)
         if words[:3] == ["python", "-m", "movierec"]
-        and words[3] in {"train", "evaluate", "recommend"}
+        and words[3] in {"train", "info", "evaluate", "recommend"}
         and "--split" not in words  # the canonical splits exist in ML-100K only
     ]
-    assert [words[3] for words in pipeline] == ["train", "evaluate", "recommend"]
+    assert [words[3] for words in pipeline] == ["train", "info", "train", "evaluate", "recommend"]
     monkeypatch.chdir(tmp_path)  # the lecture's relative models/ folder lands here
     monkeypatch.setenv("MOVIEREC_DATA_DIR", str(tmp_path / "no-data"))
     for words in pipeline:
