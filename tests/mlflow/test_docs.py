@@ -114,11 +114,6 @@ def test_python_env_pins_match_requirements():
             assert pins[name] == version, f"python_env.yaml pins {requirement}, not {pins[name]}"
 
 
-def test_no_init_file_turns_the_folder_into_a_package():
-    # A package named `mlflow` in the repository root would hide the real library.
-    assert not (MLFLOW_DIR / "__init__.py").exists()
-
-
 # --- helpers ------------------------------------------------------------------------------------
 
 
