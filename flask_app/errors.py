@@ -38,11 +38,13 @@ def _message(error: HTTPException) -> str:
 
 def http_error(error: HTTPException) -> Response:
     """An `abort(...)` or a routing error, as JSON; headers such as `Allow` on a 405 are kept."""
+    # BEGIN SOLUTION A3.2: the error's status and headers, with a JSON body {"error": message}
     response = error.get_response()
     # The trailing newline keeps a shell prompt off the end of `curl`'s output, as jsonify does.
     response.set_data(current_app.json.dumps({"error": _message(error)}) + "\n")
     response.content_type = "application/json"
     return response
+    # END SOLUTION
 
 
 def unexpected_error(error: Exception) -> Response:
