@@ -40,7 +40,13 @@ ALLOW_HTTPS=${ALLOW_HTTPS:-no}
 [[ $ALLOW_HTTPS == yes || $ALLOW_HTTPS == no ]] || die "ALLOW_HTTPS must be yes or no"
 # ufw always reads its default policies from this file.
 UFW_DEFAULTS=/etc/default/ufw
+
+# The firewall's rules, in ufw's words: the default for connections in and out, and SSH's rule.
+# BEGIN SOLUTION A1.2: deny incoming by default, allow outgoing, and let SSH in rate-limited
+INCOMING=deny
+OUTGOING=allow
 SSH_RULE="limit OpenSSH"
+# END SOLUTION
 # The web's two ports, for nginx: 443 for HTTPS, 80 for the redirect and Let's Encrypt.
 WEB_RULES=("allow 80/tcp" "allow 443/tcp")
 
@@ -49,21 +55,31 @@ require_command "$UFW_CMD" "apt-get install ufw"
 # The OpenSSH profile (port 22/tcp) ships with openssh-server.
 "$UFW_CMD" app info OpenSSH >/dev/null 2>&1 || die "ufw has no OpenSSH profile: apt-get install openssh-server"
 
-# "DROP" or "ACCEPT", as `ufw default ...` writes it into the defaults file.
+# "DROP", "ACCEPT" or "REJECT", as `ufw default ...` writes it into the defaults file.
 default_policy() {
   sed -n "s/^DEFAULT_$1_POLICY=\"\\(.*\\)\"/\\1/p" "$UFW_DEFAULTS"
 }
 
+# The defaults file's word for a ufw policy: deny -> DROP, allow -> ACCEPT, reject -> REJECT.
+policy_word() {
+  case "$1" in
+    deny) echo DROP ;;
+    allow) echo ACCEPT ;;
+    reject) echo REJECT ;;
+    *) die "unknown ufw policy '$1' (deny, allow or reject)" ;;
+  esac
+}
+
 # 1. Default policies. Read from the file: `ufw status` only shows them once ufw is enabled.
-if [[ $(default_policy INPUT) == DROP ]]; then
-  ok "incoming connections are denied by default"
+if [[ $(default_policy INPUT) == "$(policy_word "$INCOMING")" ]]; then
+  ok "incoming connections: $INCOMING by default"
 else
-  apply "deny incoming connections by default" "$UFW_CMD" default deny incoming
+  apply "$INCOMING incoming connections by default" "$UFW_CMD" default "$INCOMING" incoming
 fi
-if [[ $(default_policy OUTPUT) == ACCEPT ]]; then
-  ok "outgoing connections are allowed by default"
+if [[ $(default_policy OUTPUT) == "$(policy_word "$OUTGOING")" ]]; then
+  ok "outgoing connections: $OUTGOING by default"
 else
-  apply "allow outgoing connections by default" "$UFW_CMD" default allow outgoing
+  apply "$OUTGOING outgoing connections by default" "$UFW_CMD" default "$OUTGOING" outgoing
 fi
 
 # 2. The SSH rule. `ufw show added` lists the rules as commands ("ufw limit OpenSSH") and
