@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 TESTS = REPO_ROOT / "grading" / "tests"
 FULL = {"A1": 10, "A2": 17, "A3": 10, "A4": 8}  # the manifest's points
-UNTOUCHED = {"A1": 1, "A2": 1, "A3": 0, "A4": 1}  # points of the tests that need no exercise
+UNTOUCHED = {"A1": 2, "A2": 1, "A3": 0, "A4": 1}  # points of the tests that need no exercise
 
 RECOMMENDER, DATA, METRICS = "movierec/recommender.py", "movierec/data.py", "movierec/metrics.py"
 DROPIN = "setup/sshd_config.d/10-course-hardening.conf"
