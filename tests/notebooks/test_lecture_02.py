@@ -97,7 +97,9 @@ def test_every_command_is_valid(document: Path):
 
 @pytest.mark.parametrize("document", DOCS, ids=lambda path: path.name)
 def test_every_relative_link_resolves(document: Path):
-    for target in re.findall(r"\]\(([^)#:]+)\)", document.read_text()):
+    targets = re.findall(r"\]\(([^)#:]+)\)", document.read_text())
+    assert targets, f"{document.name} has no relative link to check"
+    for target in targets:
         assert (document.parent / target).exists(), f"{document.name} links to missing {target}"
 
 

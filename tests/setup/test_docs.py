@@ -75,10 +75,15 @@ def test_setup_commands_name_real_scripts_and_documented_settings(document: Path
 
 @pytest.mark.parametrize("document", DOCS, ids=lambda p: p.name)
 def test_every_setup_path_in_commands_exists(document: Path):
-    for words in bash_commands(document):
-        for word in words:
-            for path in re.findall(r"(?:^|/)(setup/[\w./-]+)", word):
-                assert (REPO / path).exists(), f"{document.name}: {shlex.join(words)}: no {path}"
+    named = [
+        (words, path)
+        for words in bash_commands(document)
+        for word in words
+        for path in re.findall(r"(?:^|/)(setup/[\w./-]+)", word)
+    ]
+    assert named, f"{document.name} names no setup/ file in its commands"
+    for words, path in named:
+        assert (REPO / path).exists(), f"{document.name}: {shlex.join(words)}: no {path}"
 
 
 @pytest.mark.parametrize("document", DOCS, ids=lambda p: p.name)
@@ -97,7 +102,9 @@ def test_lecture_walks_through_every_script():
 
 @pytest.mark.parametrize("document", DOCS, ids=lambda p: p.name)
 def test_relative_links_point_to_files(document: Path):
-    for target in re.findall(r"\]\((\.\./[^)#]+)\)", document.read_text()):
+    targets = re.findall(r"\]\((\.\./[^)#]+)\)", document.read_text())
+    assert targets, f"{document.name} has no relative link to check"
+    for target in targets:
         assert (document.parent / target).resolve().exists(), (
             f"{document.name}: broken link {target}"
         )
