@@ -160,16 +160,16 @@ def test_a_broken_copy_loses_exactly_what_it_breaks(graded, name, assignment, lo
     row = graded[name]
     assert row["status"] == "ok"
     failed = [t["name"] for t in row["results"]["tests"] if t["score"] < t["max_score"]]
-    assert row[assignment] == FULL[assignment] - lost, f"{name} failed: {failed}"
+    assert row["assignments"] == {assignment: FULL[assignment] - lost}, f"{name} failed: {failed}"
 
 
 def test_cheating_gains_nothing(graded):
-    assert graded["cheat"]["A2"] == UNTOUCHED["A2"]
+    assert graded["cheat"]["assignments"] == {"A2": UNTOUCHED["A2"]}
 
 
 def test_an_endless_loop_costs_its_tests_only_and_finishes(graded):
     row = graded["endless-ndcg"]
     assert row["status"] == "ok"
-    assert row["A2"] == FULL["A2"] - 4  # the nDCG test (2) and notebook 02, which measures (2)
+    assert row["assignments"] == {"A2": FULL["A2"] - 4}  # nDCG (2), notebook 02 measures it (2)
     timed_out = [t for t in row["results"]["tests"] if "time limit" in t.get("output", "")]
     assert timed_out, "the looping tests must say they ran out of time"
