@@ -11,6 +11,7 @@ pytestmark = [pytest.mark.assignment("A4"), pytest.mark.timeout(300)]
 @pytest.mark.points(2, exercises=["A4.2", "A4.1"])
 def test_a_worse_model_does_not_take_the_alias(tracked_runs):
     """A clearly worse second model is registered (version 2) but the champion stays version 1."""
+    tracked_runs.check()
     client = mlflow.MlflowClient(tracking_uri=tracked_runs.tracking_uri)
     versions = {str(v.version) for v in client.search_model_versions("name='movie-recommender'")}
     assert "2" in versions, "the second run was not registered"
