@@ -8,6 +8,7 @@ Slow (it trains, serves and tracks real models for each copy) but run in CI like
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from grading.assign import assign, build_copy
 from grading.batch import grade_all
 from grading.runner import Suite
+from movierec.processes import wait_for
 from tests.conftest import REPO_ROOT
 from tests.grading.conftest import variant
 
@@ -175,3 +177,19 @@ def test_an_endless_loop_costs_its_tests_only_and_finishes(graded):
     assert row["assignments"] == {"A2": FULL["A2"] - 4}  # nDCG (2), notebook 02 measures it (2)
     timed_out = [t for t in row["results"]["tests"] if "time limit" in t.get("output", "")]
     assert timed_out, "the looping tests must say they ran out of time"
+    # The notebook's kernel, stuck in the loop when its test ran out of time, was stopped too.
+    wait_for(lambda: not kernels_of_a_grading(), 15, "the looping notebook kernel to be stopped")
+
+
+def kernels_of_a_grading() -> list[str]:
+    """Jupyter kernels still running in a folder of the grader's (they run in `grading-*`)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes()
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if b"ipykernel_launcher" in command and "/grading-" in cwd:
+            found.append(cwd)
+    return found
