@@ -18,7 +18,7 @@ PORT   ?= 5000
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: help install venv demo train retrain serve test test-fast check-pins lint format \
-        mlflow-server mlflow-serve bench clean grade
+        mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -92,6 +92,15 @@ mlflow-server: $(VENV)/.movierec-installed  ## MLflow tracking server on 127.0.0
 
 mlflow-serve: $(VENV)/.movierec-installed  ## serve models:/movie-recommender@champion on 127.0.0.1:5002
 	PATH="$(abspath $(VENV))/bin:$$PATH" mlflow/serve_champion.sh
+
+# --- lecture 5: TorchServe and the container image ---------------------------------------------
+
+mar: $(VENV)/.movierec-installed  ## pack MODEL (models/default) into model-store/movierec.mar for TorchServe
+	$(PY) -m deploy.torchserve.archive $(MODEL) model-store
+
+torchserve: $(VENV)/.movierec-installed  ## serve model-store/movierec.mar with TorchServe on 127.0.0.1:8080 (needs Java 17)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/torchserve --start --foreground --ncs \
+		--ts-config deploy/torchserve/config.properties --model-store model-store --models movierec=movierec.mar
 
 bench: $(VENV)/.movierec-installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
 	$(PY) bench/train_quality.py
