@@ -97,7 +97,7 @@ BAD_BODIES = [
     ({"user_id": 0}, "user_id must be between 1 and 2147483647, got 0"),
     ({"user_id": 1, "k": 0}, "k must be between 1 and 100, got 0"),
     ({"user_id": 1, "k": 101}, "k must be between 1 and 100, got 101"),
-    ({"user_id": 1, "k": "x" * 100}, "k must be an integer, got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx..."),
+    ({"user_id": 1, "k": "x" * 100}, "k must be an integer, got 'xxxxxxxxxx"),
     ([1, 2], "send a JSON object"),
     (None, "send a JSON object"),
     (b"user_id=1", "the body is not valid JSON"),
@@ -110,6 +110,7 @@ def test_bad_input_is_a_400_that_says_what_is_wrong(handler, body, message):
         handler.handle([{"body": body}], FakeContext(Path()))
     assert raised.value.error_code == 400
     assert raised.value.message.startswith(message)
+    assert len(raised.value.message) < 120  # what the client sent is echoed, but cut short
 
 
 def test_an_unknown_user_is_a_404(handler):
@@ -192,7 +193,9 @@ def test_without_the_token_every_request_is_refused(torchserve, users):
         f"{torchserve.inference_url}/ping", headers={"Authorization": "Bearer wrong"}, timeout=10
     )
     assert wrong.status_code in {400, 401}
-    ping = requests.get(f"{torchserve.inference_url}/ping", headers=torchserve.headers(), timeout=10)
+    ping = requests.get(
+        f"{torchserve.inference_url}/ping", headers=torchserve.headers(), timeout=10
+    )
     assert ping.json() == {"status": "Healthy"}
 
 
@@ -211,6 +214,5 @@ def test_one_worker_and_no_models_from_urls(torchserve):
         timeout=10,
     )
     assert register.status_code >= 400
-    assert "evil" not in requests.get(
-        f"{torchserve.management_url}/models", headers=management, timeout=10
-    ).text
+    models = requests.get(f"{torchserve.management_url}/models", headers=management, timeout=10)
+    assert [m["modelName"] for m in models.json()["models"]] == ["movierec"]
