@@ -46,7 +46,8 @@ class NginxPorts:
 def nginx_site_for_loopback(
     ports: NginxPorts, certificate: Path, key: Path, exempt_loopback: bool = False
 ) -> str:
-    """deploy/nginx/movierec.conf for `localhost`: loopback ports, a test certificate.
+    """deploy/nginx/movierec.conf on loopback ports with a test certificate (for the example
+    domain, which clients reach with `curl --connect-to` or a `Host` header).
 
     `exempt_loopback`: 127.0.0.1 is not rate limited (for a benchmark, which would otherwise
     measure the limiter).
@@ -54,7 +55,6 @@ def nginx_site_for_loopback(
     site = NGINX_SITE.read_text()
     live = f"/etc/letsencrypt/live/{EXAMPLE_DOMAIN}"
     changes = [
-        (f"server_name {EXAMPLE_DOMAIN};", "server_name localhost;", 2),
         ("    listen 80;\n", f"    listen 127.0.0.1:{ports.http};\n", 1),
         ("    listen 443 ssl;\n", f"    listen 127.0.0.1:{ports.https} ssl;\n", 1),
         ("    listen [::]:80;\n", "", 1),  # IPv6: loopback-only tests listen on 127.0.0.1 alone
