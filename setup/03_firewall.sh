@@ -5,6 +5,8 @@
 #     is refused, which slows down password-guessing bots;
 #   - Jupyter (8888), Flask (5000) and MLflow (5001) get NO rule: you reach them through the
 #     SSH tunnel (tunnel.sh), so they never face the internet.
+#   - With ALLOW_HTTPS=yes (lecture 5, once nginx serves the API over TLS): ports 80 and 443
+#     too, for HTTPS, the redirect to it, and Let's Encrypt's certificate checks.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,7 +21,9 @@ Sets ufw to: default deny incoming, allow outgoing, 'limit OpenSSH', enabled.
 Warns about any other rule (each one is an open door; see setup/README.md).
 
 Environment:
-  UFW_CMD     the ufw program (default: ufw)
+  UFW_CMD       the ufw program (default: ufw)
+  ALLOW_HTTPS   yes: also allow 80/tcp and 443/tcp, for nginx in front of the API
+                (lecture 5); no: SSH only (default: no)
 
 Options:
   --dry-run   print what would change, change nothing (it never runs 'ufw --dry-run enable',
@@ -32,9 +36,13 @@ parse_args "$@"
 require_root
 
 UFW_CMD=${UFW_CMD:-ufw}
+ALLOW_HTTPS=${ALLOW_HTTPS:-no}
+[[ $ALLOW_HTTPS == yes || $ALLOW_HTTPS == no ]] || die "ALLOW_HTTPS must be yes or no"
 # ufw always reads its default policies from this file.
 UFW_DEFAULTS=/etc/default/ufw
 SSH_RULE="limit OpenSSH"
+# The web's two ports, for nginx: 443 for HTTPS, 80 for the redirect and Let's Encrypt.
+WEB_RULES=("allow 80/tcp" "allow 443/tcp")
 
 require_command "$UFW_CMD" "apt-get install ufw"
 [[ -r $UFW_DEFAULTS ]] || die "cannot read $UFW_DEFAULTS"
@@ -68,14 +76,31 @@ else
   apply "allow SSH, rate-limited" "$UFW_CMD" $SSH_RULE
 fi
 
+# 3. The web's ports, only when asked for: nginx must be there to answer on them.
+expected_rules=("$SSH_RULE")
+if [[ $ALLOW_HTTPS == yes ]]; then
+  for rule in "${WEB_RULES[@]}"; do
+    if grep -qxF "$rule" <<<"$added_rules"; then
+      ok "${rule#allow } is allowed (nginx)"
+    else
+      # shellcheck disable=SC2086 # split "allow 443/tcp" into ufw's two arguments
+      apply "allow ${rule#allow } for nginx" "$UFW_CMD" $rule
+    fi
+  done
+  expected_rules+=("${WEB_RULES[@]}")
+fi
+
 # Any other rule is a port open to the internet. Not removed automatically, in case you added
 # it on purpose, but an 'allow' on port 22 placed before the limit would switch the limit off.
 while IFS= read -r rule; do
-  [[ -z $rule || $rule == "$SSH_RULE" ]] && continue
+  [[ -z $rule ]] && continue
+  for expected in "${expected_rules[@]}"; do
+    [[ $rule == "$expected" ]] && continue 2
+  done
   warn "extra rule 'ufw $rule': is that port meant to be public? Remove it with: sudo ufw delete $rule"
 done <<<"$added_rules"
 
-# 3. Enable last: enabling before the SSH rule exists would cut you off the server.
+# 4. Enable last: enabling before the SSH rule exists would cut you off the server.
 #    --force skips the "may disrupt existing ssh connections" question; established
 #    connections, like your current session, are kept.
 if [[ $("$UFW_CMD" status) == "Status: active"* ]]; then
