@@ -102,6 +102,16 @@ torchserve: $(VENV)/.movierec-installed  ## serve model-store/movierec.mar with 
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/torchserve --start --foreground --ncs \
 		--ts-config deploy/torchserve/config.properties --model-store model-store --models movierec=movierec.mar
 
+# podman if installed (no daemon needed), else docker. A base image or a torch index of your own:
+# make image BASE_IMAGE=... TORCH_INDEX=...; extra flags for the engine: IMAGE_BUILD_FLAGS=...
+CONTAINER_ENGINE ?= $(or $(shell command -v podman 2>/dev/null),$(shell command -v docker 2>/dev/null),docker)
+IMAGE ?= movierec-api
+
+image:  ## build the container image movierec-api from the Dockerfile (minutes, about 1 GB)
+	$(CONTAINER_ENGINE) build $(if $(findstring podman,$(CONTAINER_ENGINE)),--format docker) \
+		$(IMAGE_BUILD_FLAGS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+		--build-arg TORCH_INDEX=$(TORCH_INDEX) -t $(IMAGE) .
+
 bench: $(VENV)/.movierec-installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
 	$(PY) bench/train_quality.py
 	$(PY) bench/notebooks_time.py
