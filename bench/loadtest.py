@@ -1,8 +1,8 @@
-"""What the serving benchmarks share: running wrk and reading its report. (Servers are started
-and stopped with `movierec.processes`, as the tests do.)
+"""What the serving benchmarks share: a wrk script, running wrk and reading its report.
+(Servers are started and stopped with `movierec.processes`, as the tests do.)
 
-Both `serve_load.py` and `serve_mlflow_vs_flask.py` import it (`python bench/NAME.py` puts this
-folder on `sys.path`).
+`serve_load.py`, `serve_mlflow_vs_flask.py` and `serve_compare.py` import it
+(`python bench/NAME.py` puts this folder on `sys.path`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,19 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+def lua_script(
+    method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+) -> str:
+    """A wrk script that sends this one request over and over (the same user every time, so
+    every server compared does the same work)."""
+    lines = [f'wrk.method = "{method}"', f'wrk.path = "{path}"']
+    for name, value in (headers or {}).items():
+        lines.append(f'wrk.headers["{name}"] = "{value}"')
+    if body is not None:
+        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = '{body}'"]
+    return "\n".join(lines) + "\n"
 
 
 def _ms(text: str) -> float:
