@@ -40,10 +40,11 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 
 # --- runtime: the same Python, the virtual environment, a user; nothing else -----------------
 FROM ${BASE_IMAGE} AS runtime
-# A system account without a home or a shell: if the app is ever compromised, the attacker is
-# not root inside the container (nor, with user namespaces, on the host).
-RUN groupadd --system --gid 10001 movierec \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin movierec
+# An account without a home or a shell: if the app is ever compromised, the attacker is not
+# root inside the container (nor, with user namespaces, on the host). A uid no host account
+# uses; the mounted models must be readable by it (chmod -R a+rX models).
+RUN groupadd --gid 10001 movierec \
+ && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin movierec
 COPY --from=build /opt/venv /opt/venv
 COPY flask_app/gunicorn.conf.py /app/gunicorn.conf.py
 WORKDIR /app
