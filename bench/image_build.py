@@ -84,6 +84,21 @@ def wheel_index(wheel: Path, scratch: Path) -> Iterator[str]:
         yield url
 
 
+def health_check(info: dict) -> list[str]:
+    """The HEALTHCHECK command (Podman shows it beside Config, Docker inside it)."""
+    check = info.get("Healthcheck") or info["Config"]["Healthcheck"]
+    return check["Test"][1:]  # ["CMD", program, args...]
+
+
+def compressed_size(podman: str) -> int:
+    """Bytes of the image saved and gzipped: roughly what a push uploads and a pull downloads."""
+    save = subprocess.Popen([podman, "save", "--format", "docker-archive", IMAGE],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+    gzip = subprocess.run(["gzip", "-1"], stdin=save.stdout, capture_output=True, timeout=600)
+    save.wait(timeout=60)
+    return len(gzip.stdout)
+
+
 # --- the smoke test -----------------------------------------------------------------------------
 
 
@@ -96,7 +111,8 @@ def train_tiny_model(models: Path) -> None:
 
 def smoke_test(podman: str, scratch: Path) -> None:
     """The image's CMD, run with chroot inside a container's file system, answers /health."""
-    config = json.loads(run(podman, "image", "inspect", IMAGE))[0]["Config"]
+    (info,) = json.loads(run(podman, "image", "inspect", IMAGE))
+    config = info["Config"]
     models = scratch / "models"
     train_tiny_model(models)
     container = run(podman, "create", IMAGE).strip()
@@ -120,8 +136,7 @@ def smoke_test(podman: str, scratch: Path) -> None:
         started = time.monotonic()
         with running(chroot, scratch / "gunicorn.log", f"http://127.0.0.1:{port}/health", 120):
             ready = time.monotonic() - started
-            check = config["Healthcheck"]["Test"][1:]  # ["CMD", program, args...]
-            probe = [a.replace("127.0.0.1:5000", f"127.0.0.1:{port}") for a in check]
+            probe = [a.replace("127.0.0.1:5000", f"127.0.0.1:{port}") for a in health_check(info)]
             run("chroot", f"--userspec={APP_USER}", str(root), *env, *probe, timeout=30)
             assert answers(f"http://127.0.0.1:{port}/health")
         print(f"smoke test: the image's gunicorn answered /health after {ready:.1f} s as uid "
@@ -167,8 +182,9 @@ def main() -> int:
         print("largest layers:")
         for layer in sorted(history, key=lambda layer: -layer["size"])[:3]:
             print(f"  {layer['size'] / 1e6:8.0f} MB  {layer['CreatedBy'][:90]}")
+        print(f"compressed (gzip, what a registry stores): {compressed_size(podman) / 1e6:.0f} MB")
         config = info["Config"]
-        print(f"user {config['User']}; health check {config['Healthcheck']['Test'][1:]}; "
+        print(f"user {config['User']}; health check {health_check(info)}; "
               f"command {config['Cmd']}")  # fmt: skip
         if not args.no_smoke_test and os.geteuid() == 0:
             smoke_test(podman, scratch)
