@@ -53,6 +53,8 @@ def run_wrk(wrk: str, name: str, url: str, lua: Path, seconds: float, connection
                "-s", str(lua), url]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    if set(latency) != {"50", "99"}:  # no request completed: say what wrk said
+        raise RuntimeError(f"wrk measured no latencies for {name} at {url}:\n{output}")
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                         output)  # fmt: skip
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)

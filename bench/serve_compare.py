@@ -45,6 +45,7 @@ from movierec.processes import free_port, running
 BIN = Path(sys.executable).parent  # gunicorn, mlflow, torchserve of this virtual environment
 RESULTS = REPO_ROOT / "bench" / "results" / "serve_compare.json"
 K = 10
+WARMUP_REQUESTS = 50  # one by one, then 2 s of wrk, before each measurement
 TORCHSERVE_BAR = 2.0  # Flask req/s over TorchServe req/s, at least
 MLFLOW_BAR = 12.0  # Flask req/s over `mlflow models serve` req/s, at least
 NGINX_COST_BAR = 0.15  # nginx may cost at most this share of Flask's req/s
@@ -153,7 +154,9 @@ def mlflow_target(tracking_uri: str, user: int, scratch: Path) -> Iterator[Targe
 
 
 def load(target: Target, wrk: str, scratch: Path, seconds: int, connections: int) -> Result:
-    """Warm up for 2 s (not counted), then load `target` with wrk for `seconds`."""
+    """Warm up (not counted), then load `target` with wrk for `seconds`."""
+    for _ in range(WARMUP_REQUESTS):  # first requests are slow (lazy imports, Java's JIT)
+        target.ask()
     lua = scratch / f"{target.name.split()[0].lower()}.lua"
     lua.write_text(lua_script(target.method, target.path, target.body, target.headers))
     run_wrk(wrk, target.name, target.url, lua, 2, connections)
