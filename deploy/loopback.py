@@ -83,10 +83,10 @@ def nginx_main_config(prefix: Path, site: Path) -> str:
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
     return (
-        f"{user}worker_processes 1;\n"
+        f"{user}worker_processes auto;\n"  # one per core, as Debian's nginx.conf says
         f"pid {prefix / 'nginx.pid'};\n"
         f"error_log {prefix / 'error.log'} notice;\n"
-        "events {\n    worker_connections 512;\n}\n"
+        "events {\n    worker_connections 768;\n}\n"
         "http {\n"
         f"    access_log {prefix / 'access.log'};\n"
         f"{paths}"

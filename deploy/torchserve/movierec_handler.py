@@ -4,6 +4,7 @@ torch-model-archiver packs this file together with a model directory's four file
 (`make mar`, see deploy/torchserve/archive.py). TorchServe unpacks the archive into a folder,
 creates one `RecommendationHandler` per worker, calls `initialize` once, then `handle` for every
 batch of requests. The module holds exactly one class: TorchServe refuses a handler with more.
+The handler imports this repository's packages (`pip install -e .` in TorchServe's Python).
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from typing import Any
 
 from ts.utils.util import PredictionException
 
+from flask_app.rankings import rank_every_user
 from movierec.errors import UnknownUserError
 from movierec.persist import load_model
-from movierec.recommender import DEFAULT_K, MAX_K, Recommender
+from movierec.recommender import DEFAULT_K, MAX_K
 
 # The same bounds as the Flask API (flask_app/inputs.py): MovieLens ids start at 1, and a
 # 32-bit database column holds the largest.
@@ -25,11 +27,14 @@ class RecommendationHandler:
     """Loads the model once per worker; answers each request with the user's top-k movies."""
 
     def __init__(self) -> None:
-        self.recommender: Recommender | None = None
+        self.rankings: dict[int, list[dict[str, Any]]] = {}
 
     def initialize(self, context: Any) -> None:
-        """Load the model directory TorchServe unpacked the archive into."""
-        self.recommender = load_model(context.system_properties["model_dir"])
+        """Load the model TorchServe unpacked, and rank every user's movies once, as the Flask
+        app does (flask_app/rankings.py): the model never changes while the server runs, so a
+        request only slices a list, and both servers do the same work per request."""
+        recommender = load_model(context.system_properties["model_dir"])
+        self.rankings = rank_every_user(recommender, MAX_K)
 
     def handle(self, data: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:
         """One answer per request of the batch, in order (TorchServe's contract).
@@ -52,11 +57,10 @@ class RecommendationHandler:
             )
         user_id = integer_field(body, "user_id", ID_MIN, ID_MAX)
         k = integer_field(body, "k", 1, MAX_K, default=DEFAULT_K)
-        try:
-            recommendations = self.recommender.recommend(user_id, k)
-        except UnknownUserError as error:
-            raise PredictionException(str(error), 404) from None
-        return {"user_id": user_id, "recommendations": [r._asdict() for r in recommendations]}
+        ranking = self.rankings.get(user_id)
+        if ranking is None:
+            raise PredictionException(str(UnknownUserError(user_id)), 404)
+        return {"user_id": user_id, "recommendations": ranking[:k]}
 
 
 def request_body(request: dict[str, Any]) -> Any:
