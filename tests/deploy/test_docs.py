@@ -79,4 +79,4 @@ def test_nginx_and_flask_refuse_the_same_bodies(app):
 def test_the_lecture_shows_measured_figures_not_placeholders():
     text = LECTURE.read_text()
     assert "BENCHMARK_TABLE" not in text and "IMAGE_BUILD_RESULT" not in text
-    assert re.search(r"^\| gunicorn \+ Flask \| [\d,]+ \|", text, re.M)
+    assert re.search(r"^\| gunicorn \+ Flask[^|]* \| [\d,]+ \|", text, re.M)
