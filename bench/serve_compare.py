@@ -100,24 +100,19 @@ def flask_target(model_dir: Path, user: int, scratch: Path) -> Iterator[Target]:
 
 @contextmanager
 def nginx_target(model_dir: Path, user: int, scratch: Path) -> Iterator[Target]:
-    import trustme  # a throwaway certificate authority (requirements-dev.txt)
-
-    authority = trustme.CA()
-    certificate = authority.issue_cert("localhost")
-    ca, chain, key = scratch / "ca.pem", scratch / "chain.pem", scratch / "key.pem"
-    authority.cert_pem.write_to_path(str(ca))
-    certificate.private_key_pem.write_to_path(str(key))
-    for blob in certificate.cert_chain_pems:
-        blob.write_to_path(str(chain), append=True)
+    certificate = loopback.issue_certificate(scratch, "localhost")
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     ports = loopback.NginxPorts(http=free_port(), https=free_port(), app=free_port())
-    site = loopback.nginx_site_for_loopback(ports, chain, key, exempt_loopback=True)
+    site = loopback.nginx_site_for_loopback(
+        ports, certificate.chain, certificate.key, exempt_loopback=True
+    )
     with (
         gunicorn(model_dir, ports.app, scratch / "gunicorn-behind-nginx.log"),
         loopback.running_nginx(nginx, scratch / "nginx", site, ports),
     ):
         yield Target("nginx (TLS) + gunicorn", f"https://localhost:{ports.https}", "GET",
-                     f"/recommend?user_id={user}&k={K}", verify=str(ca))  # fmt: skip
+                     f"/recommend?user_id={user}&k={K}",
+                     verify=str(certificate.authority))  # fmt: skip
 
 
 @contextmanager

@@ -37,6 +37,29 @@ def replace_exactly(text: str, old: str, new: str, count: int = 1) -> str:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """A certificate from a throwaway authority, in PEM files: what Let's Encrypt gives a server."""
+
+    authority: Path  # what clients trust (curl --cacert, requests' verify=)
+    chain: Path  # what nginx sends (ssl_certificate)
+    key: Path  # nginx's private key (ssl_certificate_key)
+
+
+def issue_certificate(folder: Path, *names: str) -> Certificate:
+    """A new certificate authority (trustme, a test dependency) and a certificate for `names`."""
+    import trustme
+
+    authority = trustme.CA()
+    issued = authority.issue_cert(*names)
+    files = Certificate(folder / "ca.pem", folder / "chain.pem", folder / "key.pem")
+    authority.cert_pem.write_to_path(str(files.authority))
+    issued.private_key_pem.write_to_path(str(files.key))
+    for blob in issued.cert_chain_pems:
+        blob.write_to_path(str(files.chain), append=True)
+    return files
+
+
+@dataclass(frozen=True)
 class NginxPorts:
     http: int  # the redirect (80 on a server)
     https: int  # TLS (443 on a server)

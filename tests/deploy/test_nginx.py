@@ -27,6 +27,7 @@ import pytest
 import requests
 
 from deploy import loopback
+from deploy.loopback import Certificate
 from movierec.processes import free_port, listening, running, wait_for
 from tests.conftest import REPO_ROOT, VENV_BIN, require_tool
 from tests.support import shell_lines
@@ -43,27 +44,11 @@ WORKERS = os.cpu_count() or 1  # gunicorn.conf.py starts one sync worker per cor
 # --- the certificate, the app, the proxy -------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Certificate:
-    authority: Path  # what clients trust (curl --cacert, requests' verify=)
-    chain: Path  # what nginx sends: the server's certificate
-    key: Path
-
-
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory) -> Certificate:
     """A certificate for the example domain, localhost and 127.0.0.1, from a test-only CA."""
-    import trustme
-
     folder = tmp_path_factory.mktemp("tls")
-    authority = trustme.CA()
-    server = authority.issue_cert(DOMAIN, "localhost", "127.0.0.1")
-    files = Certificate(folder / "ca.pem", folder / "chain.pem", folder / "key.pem")
-    authority.cert_pem.write_to_path(str(files.authority))
-    server.private_key_pem.write_to_path(str(files.key))
-    for blob in server.cert_chain_pems:
-        blob.write_to_path(str(files.chain), append=True)
-    return files
+    return loopback.issue_certificate(folder, DOMAIN, "localhost", "127.0.0.1")
 
 
 def unit_settings(unit: Path) -> dict[str, list[str]]:
@@ -119,7 +104,6 @@ def app_server(trained_model_dir, tmp_path_factory) -> Iterator[AppServer]:
 @dataclass(frozen=True)
 class Proxy:
     ports: loopback.NginxPorts
-    folder: Path
     certificate: Certificate
 
     @property
@@ -155,7 +139,7 @@ def proxy(app_server, certificate, tmp_path_factory) -> Iterator[Proxy]:
     site = loopback.nginx_site_for_loopback(ports, certificate.chain, certificate.key)
     folder = tmp_path_factory.mktemp("nginx")
     with loopback.running_nginx(nginx, folder, site, ports):
-        yield Proxy(ports, folder, certificate)
+        yield Proxy(ports, certificate)
 
 
 def get(proxy: Proxy, path: str, **kwargs) -> requests.Response:
