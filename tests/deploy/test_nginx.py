@@ -32,8 +32,6 @@ from movierec.processes import free_port, listening, running, wait_for
 from tests.conftest import REPO_ROOT, VENV_BIN, require_tool
 from tests.support import shell_lines
 
-pytestmark = pytest.mark.slow
-
 UNIT = REPO_ROOT / "deploy" / "systemd" / "movierec-api.service"
 LECTURE = REPO_ROOT / "lectures" / "05_production_serving.md"
 DOMAIN = loopback.EXAMPLE_DOMAIN
@@ -215,6 +213,7 @@ def test_systemd_accepts_the_unit(trained_model_dir, tmp_path):
 # --- through the proxy -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_health_and_recommend_answer_over_verified_https(proxy, trained_model_dir):
     health = proxy.curl("-fsS", f"https://{DOMAIN}/health")
     assert health.returncode == 0, health.stderr
@@ -225,6 +224,7 @@ def test_health_and_recommend_answer_over_verified_https(proxy, trained_model_di
     assert len(answer.json()["recommendations"]) == 3
 
 
+@pytest.mark.slow
 def test_a_certificate_nobody_vouches_for_is_refused(proxy):
     """Without --cacert, curl does not trust the test CA: verification is really on."""
     result = subprocess.run(
@@ -236,6 +236,7 @@ def test_a_certificate_nobody_vouches_for_is_refused(proxy):
     assert result.returncode == 60, result.stderr  # 60: the certificate could not be verified
 
 
+@pytest.mark.slow
 def test_plain_http_is_redirected_to_https(proxy):
     response = requests.get(
         f"http://127.0.0.1:{proxy.ports.http}/recommend?user_id=1",
@@ -249,6 +250,7 @@ def test_plain_http_is_redirected_to_https(proxy):
     assert "Strict-Transport-Security" not in response.headers  # meaningless over plain HTTP
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/health", "/recommend?user_id=abc", "/no-such-page"])
 def test_every_https_answer_has_hsts_and_the_apps_headers(proxy, path):
     response = get(proxy, path)
@@ -257,6 +259,7 @@ def test_every_https_answer_has_hsts_and_the_apps_headers(proxy, path):
     assert response.headers["X-Content-Type-Options"] == "nosniff"  # the app's, passed on
 
 
+@pytest.mark.slow
 def test_an_oversized_body_is_refused_by_nginx_as_json(proxy, app_server):
     body = b'{"user_id": 1, "item_ids": [' + b"1, " * 30_000 + b"1]}"  # 90 KB
     response = requests.post(
@@ -280,6 +283,7 @@ def https_connection(proxy: Proxy, source: str) -> http.client.HTTPSConnection:
     )
 
 
+@pytest.mark.slow
 def test_past_the_burst_a_client_gets_429_as_json_and_others_do_not(proxy):
     """One address (127.0.0.3) sends 100 requests as fast as it can: 10 per second plus a burst
     of 20 get through, the rest are refused; another address is not slowed down by it."""
@@ -301,6 +305,7 @@ def test_past_the_burst_a_client_gets_429_as_json_and_others_do_not(proxy):
     assert other.getresponse().status == 200
 
 
+@pytest.mark.slow
 def test_flask_sees_the_real_client_address_through_proxyfix(proxy, app_server):
     """nginx connects from 127.0.0.1; with FLASK_PROXY_HOPS=1 the access log (gunicorn, via
     ProxyFix) names the client, here 127.0.0.2."""
@@ -311,6 +316,7 @@ def test_flask_sees_the_real_client_address_through_proxyfix(proxy, app_server):
     assert line.startswith("127.0.0.2 ")
 
 
+@pytest.mark.slow
 def test_a_stopped_app_is_a_502_in_json(certificate, tmp_path):
     """nginx in front of a port where nothing listens (the app crashed, or is restarting)."""
     ports = nginx_ports(free_port())
@@ -375,6 +381,7 @@ def seconds_to_health(url: str, verify: str | bool = True) -> float:
     return time.monotonic() - started
 
 
+@pytest.mark.slow
 def test_slow_clients_stall_bare_gunicorn_but_not_nginx(proxy, app_server):
     """One more slow client than gunicorn has sync workers: straight to gunicorn, /health gets
     no answer within BOUND; through nginx, which buffers every request, it answers at once."""
@@ -404,6 +411,7 @@ def lecture_curl_commands() -> list[str]:
     return [line for line in shell_lines(LECTURE) if line.startswith("curl ") and DOMAIN in line]
 
 
+@pytest.mark.slow
 def test_the_lectures_curl_lines_work_through_the_proxy(proxy):
     commands = lecture_curl_commands()
     assert commands, "the lecture shows no curl line for movies.example.com"
