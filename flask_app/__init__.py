@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from movierec.errors import ModelLoadError
 from movierec.locations import model_location
@@ -29,6 +30,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MOVIEREC_MODEL=model_location(),
         # A /predict body is a few ids: anything bigger is refused with 413 before it is read.
         MAX_CONTENT_LENGTH=64 * 1024,
+        # How many proxies stand in front (1 behind nginx, lecture 5). Their X-Forwarded-For and
+        # X-Forwarded-Proto headers are trusted that far and no further: with no proxy (0),
+        # anyone could forge them.
+        PROXY_HOPS=0,
     )
     # Any FLASK_* environment variable sets the key after the prefix, e.g. FLASK_DEBUG=true.
     app.config.from_prefixed_env()
@@ -52,6 +57,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     # Keep keys in the order the views write them ("status" first); Flask sorts them otherwise.
     app.json.sort_keys = False
+
+    # Behind nginx every request comes from 127.0.0.1 over plain HTTP; ProxyFix puts the real
+    # client address and scheme back (request.remote_addr, gunicorn's access log, url_for).
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)

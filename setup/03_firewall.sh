@@ -47,6 +47,7 @@ INCOMING=deny
 OUTGOING=allow
 SSH_RULE="limit OpenSSH"
 # END SOLUTION
+
 # The web's two ports, for nginx: 443 for HTTPS, 80 for the redirect and Let's Encrypt.
 WEB_RULES=("allow 80/tcp" "allow 443/tcp")
 
