@@ -42,7 +42,7 @@ RUN pip wheel --no-deps --wheel-dir /wheels . \
 FROM ${BASE_IMAGE} AS runtime
 # An account without a home or a shell: if the app is ever compromised, the attacker is not
 # root inside the container (nor, with user namespaces, on the host). A uid no host account
-# uses; the mounted models must be readable by it (chmod -R a+rX models).
+# uses; the mounted models must be readable by it (save_model makes them world-readable).
 RUN groupadd --gid 10001 movierec \
  && useradd --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin movierec
 COPY --from=build /opt/venv /opt/venv

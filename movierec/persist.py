@@ -122,6 +122,7 @@ def save_model(recommender: Recommender, path: str | Path) -> Path:
     versions.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=versions, prefix=".saving-"))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private: a server running as another user reads it
         _write_model(recommender, staging)
         version = versions / _free_name(versions, _version_name(recommender.metadata))
         staging.rename(version)
