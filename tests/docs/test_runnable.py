@@ -12,7 +12,8 @@ the default: most commands belong on a VPS, need root, or take minutes. A runnab
 - `bash` blocks with `bash -e -u -o pipefail` (the first failing command fails the block),
   `python` blocks with this environment's Python;
 - from the repository root, with HOME in a fresh temporary folder (so `~/...` is scratch
-  space), this environment's bin first on PATH, and an empty data folder (the synthetic data);
+  space), this environment's bin first on PATH, an empty data folder (the synthetic data) and
+  a tmux server of its own;
 - against the real servers the suite starts: an address the course documents is replaced by
   the running server's. SERVERS says which address is which server; a block that names another
   loopback port fails, naming the port.
@@ -83,6 +84,7 @@ def test_runnable_block_succeeds(block: CodeBlock, request, tmp_path: Path):
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}",
         "MOVIEREC_DATA_DIR": str(tmp_path / "no-data"),
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        "TMUX_TMPDIR": str(tmp_path),  # a tmux server of its own, never someone else's sessions
     }
     if block.language == "bash":
         command = [require_tool("bash"), "-euo", "pipefail", "-c", code]
