@@ -41,10 +41,12 @@ def test_the_home_page_is_the_course_map(page):
     page.goto("/")  # index.html leads to README.html
     page.wait_for_url("**/README.html")
     assert page.title().startswith("Serving ML models on your own server")
-    page.get_by_role("heading", name="The course, in order").wait_for()
+    course_map = page.get_by_role("heading", name="The course, in order")
+    course_map.wait_for()
     sidebar = page.locator(".sidebar-tree")
     for lecture in LECTURES:
         assert sidebar.locator(f'a[href="lectures/{lecture.stem}.html"]').count() == 1, lecture
+    course_map.scroll_into_view_if_needed()
     screenshot(page, "home")
 
 
