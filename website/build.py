@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -114,11 +115,14 @@ def build_site(out: Path, notebooks: Path | None = None, check: bool = True) -> 
     build_html(html, executed)
     make_world_readable(out)
     timings["html"] = time.monotonic() - started
+    checked = ""
     if check:
         started = time.monotonic()
-        check_links(html)
+        report = check_links(html)
         timings["links"] = time.monotonic() - started
-    print("  ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()))
+        counted = re.search(r"(\d+) links? in \d+ URLs checked", report)
+        checked = f"; {counted.group(1) if counted else 'all'} links checked, none broken"
+    print("  ".join(f"{step} {seconds:.1f} s" for step, seconds in timings.items()) + checked)
     return html
 
 
