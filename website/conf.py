@@ -26,7 +26,7 @@ PAGES = {
     "Notebooks": "notebooks/[0-9][0-9]_*",
     "The code, folder by folder": "*/README",
 }
-include_patterns = ["README.md", "lectures/*.md", "notebooks/*.ipynb", "*/README.md"]
+include_patterns = ["README.md", "lectures/*.md", "notebooks/[0-9][0-9]_*.ipynb", "*/README.md"]
 exclude_patterns = [".*", "_build", "build", "data", "models", "tests", "node_modules"]
 
 # GitHub's anchors: `[...](#2-ssh-and-keys)` and `file.md#section` work as on GitHub.

@@ -6,6 +6,7 @@ The notebooks it renders are the copies the notebook tests executed earlier in t
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,8 +45,6 @@ def site_html(executed_notebooks: Path, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def site_url(site_html: Path, tmp_path_factory) -> Iterator[str]:
     """The built site, served on a free loopback port by website/serve.py."""
-    import sys
-
     port, log = free_port(), tmp_path_factory.mktemp("site-server") / "serve.log"
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "website.serve", str(site_html), "--port", str(port)]
