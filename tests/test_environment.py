@@ -38,7 +38,7 @@ def environment_yml() -> dict:
 
 def test_environment_yml_pins_the_same_versions_as_requirements():
     env = environment_yml()
-    assert env["channels"] == ["conda-forge"]  # never the defunct `-c pytorch` channel
+    assert env["channels"] == ["conda-forge"]  # never `-c pytorch`: it stopped at torch 2.5
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     assert "python=3.11" in conda and "pip" in conda
     (pip_section,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
