@@ -1,4 +1,4 @@
-"""The command line: `python -m movierec {download,train,evaluate,predict,recommend,info} --help`.
+"""The command line: `python -m movierec {download,train,...,info,batch} --help`.
 
 Graders and the other parts of the course rely on these commands and their output formats.
 Results go to stdout, progress to stderr. Every failure ends with one line starting `error:`:
@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from movierec import __version__, locations
@@ -21,13 +22,17 @@ from movierec.errors import (
     DataError,
     ModelLoadError,
     ModelSaveError,
+    StoreError,
     TrainingError,
     UnknownUserError,
 )
 from movierec.hyperparameters import TrainConfig
+from movierec.limits import MAX_K
 
 # Failures a user can cause and fix: one `error:` line each, exit code 1.
-EXPECTED_ERRORS = (DataError, ModelLoadError, ModelSaveError, TrainingError, UnknownUserError)
+EXPECTED_ERRORS = (
+    DataError, ModelLoadError, ModelSaveError, StoreError, TrainingError, UnknownUserError
+)  # fmt: skip
 PREDICTIONS_HEADER = "user_id,item_id,prediction"
 
 EXAMPLES = """examples:
@@ -38,6 +43,7 @@ EXAMPLES = """examples:
   python -m movierec recommend --model models/default --user 42 -k 5
   python -m movierec predict --model models/default --pairs pairs.csv --out predictions.csv
   python -m movierec info --model models/default
+  python -m movierec batch --model models/default --out stores/default.sqlite
 
 exit codes: 0 done, 1 the command failed (one line starting `error:` says why),
             2 wrong usage (one `error:` line; add --help to any command for its options)
@@ -233,6 +239,18 @@ def cmd_info(args: argparse.Namespace) -> None:
                   f"train --dataset ml-100k --out {model}` (or `make retrain`)")  # fmt: skip
 
 
+def cmd_batch(args: argparse.Namespace) -> None:
+    from movierec.batch import build_store
+
+    started = time.perf_counter()
+    about = build_store(args.model, args.out, args.k)
+    print(
+        f"stored the top {about['k']} of each of {about['n_users']:,} users in {args.out} "
+        f"(model {about['model_version']}, {time.perf_counter() - started:.1f} s); "
+        f"serve it with MOVIEREC_STORE={args.out}"
+    )
+
+
 def _print_metrics(metrics: dict[str, float], as_json: bool) -> None:
     if as_json:
         print(json.dumps(metrics))
@@ -376,6 +394,23 @@ def build_parser() -> Parser:
     _model_option(p)
     p.add_argument("--json", action="store_true", help="print its metadata as JSON")
     p.set_defaults(run=cmd_info, parser=p)
+
+    p = commands.add_parser(
+        "batch",
+        help="store every user's top-k and the model's features for lookup by id (lecture 7)",
+        description="Compute each user's top-k once, with the model's user and movie vectors, "
+        "biases and rating counts, into one SQLite file, swapped in atomically: a server started "
+        "with MOVIEREC_STORE=OUT answers /recommendations/<user_id> from it without loading the "
+        "model. Run it again after every new model.",
+    )
+    _model_option(p)
+    p.add_argument("--out", default=str(locations.store_location()), metavar="STORE",
+                   help="the store file; replaces only an earlier store (default: "
+                   "$MOVIEREC_STORE, else %(default)s)")  # fmt: skip
+    p.add_argument("-k", type=positive_int, default=MAX_K,
+                   help=f"recommendations kept per user, the most a lookup answers (at most "
+                   f"{MAX_K}, the API's limit; default: %(default)s)")  # fmt: skip
+    p.set_defaults(run=cmd_batch, parser=p)
     return parser
 
 
@@ -384,6 +419,8 @@ def _check_usage(args: argparse.Namespace) -> None:
     parser = args.parser
     if args.command == "evaluate" and bool(args.ratings) == bool(args.dataset or args.split):
         parser.error("evaluate needs either --dataset [--split] or --ratings")
+    if args.command == "batch" and args.k > MAX_K:
+        parser.error(f"-k must be at most {MAX_K} (no answer holds more), not {args.k}")
     if args.command == "train":
         if args.ratings and (args.dataset or args.split):
             parser.error("train takes --dataset [--split] or --ratings, not both")

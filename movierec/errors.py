@@ -17,6 +17,10 @@ class ModelSaveError(Exception):
     """A model cannot be saved at the path asked for: something that is not a model is there."""
 
 
+class StoreError(Exception):
+    """A recommendation store is missing, is not a store, or cannot be written at that path."""
+
+
 class TrainingError(Exception):
     """Training could not produce a model with these settings (e.g. it diverged)."""
 
