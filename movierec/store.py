@@ -188,6 +188,7 @@ class StoreFile:
     """One store file, open read-only: every answer it gives comes from that same file."""
 
     def __init__(self, path: Path, identity: tuple[int, ...]):
+        self.path = path
         self.identity = identity  # which file (see RecommendationStore.current)
         try:
             self._db = _open_read_only(path)

@@ -21,7 +21,7 @@ from movierec.cli import main
 from movierec.processes import free_port
 from tests.conftest import REPO_ROOT
 
-COMMANDS = ["download", "train", "evaluate", "predict", "recommend", "info", "batch"]
+COMMANDS = ["download", "train", "evaluate", "predict", "recommend", "info", "batch", "spark-als"]
 QUICK = ["--epochs", "2", "--n-factors", "4", "--quiet"]
 
 
@@ -300,6 +300,7 @@ def test_an_unknown_user_is_one_clear_line(cli_model):
         (["train", "--movies", "u.item"], "--movies gives titles for --ratings"),
         (["recommend", "--user", "1", "-k", "0"], "must be at least 1"),
         (["batch", "-k", "101"], "-k must be at most 100"),
+        (["spark-als", "--rank", "0"], "rank must be at least 1"),
         (["evaluate"], "either --dataset"),
         (["nonsense"], "invalid choice"),
     ],
