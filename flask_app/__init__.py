@@ -19,10 +19,10 @@ from movierec.locations import model_location
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, the model (loaded once), blueprints, error handlers.
+    """Build the app: configuration, the model (loaded once) or a store, blueprints, errors.
 
     `config` overrides everything else; tests pass a tiny model's directory through it.
-    Exits (`SystemExit`, one line) when the model is missing or corrupt.
+    Exits (`SystemExit`, one line) when the model, or the store, is missing or corrupt.
     """
     app = Flask(__name__)
     app.config.from_mapping(

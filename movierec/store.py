@@ -135,7 +135,7 @@ def _fill(file: Path, contents: StoreContents, about: dict[str, Any]) -> dict[st
     try:
         # The default rollback journal, said out loud: WAL's side files would not follow a rename.
         db.execute("PRAGMA journal_mode = DELETE")
-        with db:  # one transaction: committed (and flushed to disk by SQLite) or nothing
+        with db:  # every row commits at once (SQLite then flushes the file to disk), or none
             db.executescript(SCHEMA)
             db.executemany(
                 "INSERT INTO recommendations VALUES (?, ?, ?, ?)",
