@@ -126,6 +126,8 @@ bench: $(VENV)/.movierec-installed  ## every benchmark, on real ML-100K (MOVIERE
 	$(PY) bench/serve_load.py
 	$(PY) bench/serve_mlflow_vs_flask.py
 	$(PY) bench/serve_compare.py
+	$(PY) bench/store_mode.py
+	$(PY) bench/spark_vs_torch.py
 
 clean:  ## remove the default model, caches and outputs (keeps your other models, .venv and data/)
 	rm -rf $(MODEL) $(MODEL).versions .pytest_cache .ruff_cache notebooks/artifacts bench/results build

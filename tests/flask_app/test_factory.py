@@ -8,7 +8,7 @@ import pytest
 from flask.cli import routes_command
 from werkzeug.test import EnvironBuilder
 
-import flask_app
+import movierec.serving
 from flask_app import create_app
 from movierec import locations
 from tests.conftest import REPO_ROOT
@@ -17,7 +17,8 @@ from tests.conftest import REPO_ROOT
 @pytest.fixture
 def clean_env(monkeypatch):
     """No MOVIEREC_MODEL or FLASK_* settings leaking in from the shell that runs the tests."""
-    for name in ("MOVIEREC_MODEL", "FLASK_DEBUG", "FLASK_MAX_CONTENT_LENGTH", "FLASK_PROXY_HOPS"):
+    for name in ("MOVIEREC_MODEL", "MOVIEREC_STORE", "FLASK_DEBUG", "FLASK_MAX_CONTENT_LENGTH",
+                 "FLASK_PROXY_HOPS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -91,14 +92,14 @@ def test_corrupt_model_is_one_clear_line(tmp_path, trained_model_dir):
 
 
 def test_model_is_loaded_once_not_per_request(monkeypatch, trained_model_dir):
-    loads = []
-    real_loader = flask_app.load_for_serving
+    loads = []  # create_app imports the loader from movierec.serving when it builds an app
+    real_loader = movierec.serving.load_for_serving
 
     def counting_loader(location):
         loads.append(location)
         return real_loader(location)
 
-    monkeypatch.setattr(flask_app, "load_for_serving", counting_loader)
+    monkeypatch.setattr(movierec.serving, "load_for_serving", counting_loader)
     app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
     client = app.test_client()
     for _ in range(3):
