@@ -8,6 +8,7 @@ Store mode:  the same, with MOVIEREC_STORE=stores/default.sqlite (lecture 7).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # A store written by `python -m movierec batch`: when set, the app answers from it alone
         # ("store mode", lecture 7) and loads no model.
         MOVIEREC_STORE=os.environ.get("MOVIEREC_STORE"),
+        # Prometheus metrics at /metrics (lecture 8); FLASK_METRICS=false turns them off, which
+        # only bench/serve_compare.py does, to measure what they cost.
+        METRICS=True,
+        # Test-only: a file holding seconds every request sleeps first (tests/monitoring).
+        DELAY_FILE=None,
     )
     # Any FLASK_* environment variable sets the key after the prefix, e.g. FLASK_DEBUG=true.
     app.config.from_prefixed_env()
@@ -45,7 +51,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
 
     # Imported here, like flaskr does: the modules only need to exist once an app is built.
-    from flask_app import errors, headers
+    from flask_app import errors, headers, request_info
+
+    # First, so that the timer and the request id cover everything the other hooks do.
+    request_info.register(app)
+    if app.config["METRICS"]:
+        from flask_app import metrics
+
+        metrics.init_app(app)
 
     if app.config["MOVIEREC_STORE"]:
         # Store mode: /recommendations/<user_id> looks up what a batch job computed. Only this
@@ -79,6 +92,7 @@ def _serve_model(app: Flask) -> None:
     # Load the model once, now: a missing or corrupt model stops the server at start-up, instead
     # of every request answering 500 later. SystemExit makes `flask run` and gunicorn print just
     # the message (which names the path and the command that makes a model), not a traceback.
+    started = time.perf_counter()
     try:
         recommender = load_for_serving(app.config["MOVIEREC_MODEL"])
     except ModelLoadError as error:
@@ -87,6 +101,10 @@ def _serve_model(app: Flask) -> None:
     app.extensions["recommender"] = recommender
     # What never changes while the server runs is computed now, not on every request.
     app.extensions["rankings"] = rankings.rank_every_user(recommender, api.MAX_K)
+    if app.config["METRICS"]:
+        from flask_app import metrics
+
+        metrics.record_model(recommender.metadata, time.perf_counter() - started)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
