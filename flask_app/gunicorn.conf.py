@@ -29,9 +29,12 @@ preload_app = True
 timeout = 30
 graceful_timeout = 10
 
-# One line per request on stdout and errors on stderr: systemd's journal collects both.
+# One JSON line per request on stdout (flask_app/access_log.py: method, path, status, duration,
+# user agent, request id), instead of gunicorn's Apache-style line; errors and their tracebacks
+# on stderr. systemd's journal collects both (lecture 8: journalctl and jq).
 accesslog = "-"
 errorlog = "-"
+logger_class = "flask_app.access_log.JsonAccessLogger"
 
 # gunicorn >= 25.1 opens a control socket by default, $XDG_RUNTIME_DIR/gunicorn.ctl (else
 # ~/.gunicorn/gunicorn.ctl); two servers under one account would fight over it, and we do not
