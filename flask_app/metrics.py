@@ -19,7 +19,7 @@ from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -38,6 +38,7 @@ bp = Blueprint("metrics", __name__)
 # The API answers in a few milliseconds; the alert's threshold (monitoring/alerts.yml, 0.25 s)
 # must be a bucket edge, or histogram_quantile can only guess between two edges.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STARTED = "movierec.started"  # in the WSGI environ: when Flask got the request
 RATING_BUCKETS = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
 
 REQUESTS = Counter(
@@ -100,14 +101,8 @@ def record_model(metadata: dict, load_seconds: float) -> None:
         MODEL_CREATED.set(datetime.fromisoformat(created).timestamp())
 
 
-def _endpoint() -> str:
-    """The route that matched ("/movies/<item_id>"), never the raw path: one time series per
-    route, not one per URL a scanner tries."""
-    return request.url_rule.rule if request.url_rule is not None else "unmatched"
-
-
 def _start_timer() -> None:
-    g.metrics_started = time.perf_counter()
+    request.environ[STARTED] = time.perf_counter()
 
 
 def _test_delay() -> None:
@@ -121,27 +116,31 @@ def _test_delay() -> None:
 
 
 def _count(response: Response) -> Response:
-    endpoint = _endpoint()
+    req = request._get_current_object()  # one context lookup instead of one per attribute
+    # The route that matched ("/movies/<item_id>"), never the raw path: one time series per
+    # route, not one per URL a scanner tries.
+    endpoint = req.url_rule.rule if req.url_rule is not None else "unmatched"
     status = response.status_code
-    REQUESTS.labels(endpoint, request.method, str(status)).inc()
-    started = g.pop("metrics_started", None)
+    REQUESTS.labels(endpoint, req.method, str(status)).inc()
+    started = req.environ.get(STARTED)
     if started is not None:
         LATENCY.labels(endpoint).observe(time.perf_counter() - started)
-    user = request_info.requested_user()  # what the view parsed; None for other endpoints
+    user = request_info.requested_user(status)  # what the view parsed; None elsewhere
     if user is not None:
-        _watch_the_model(user, status)
+        _watch_the_model(user, status, req.endpoint)
     return response
 
 
-def _watch_the_model(user: int, status: int) -> None:
+def _watch_the_model(user: int, status: int, endpoint: str | None) -> None:
     """Count answers for unknown users; note the best predicted rating of /recommend."""
     rankings = current_app.extensions.get("rankings")  # None in store mode
-    if status == 404 and (rankings is None or user not in rankings):
+    ranking = rankings.get(user) if rankings is not None else None
+    if status == 404 and ranking is None:
         # /recommend and the store answer 404 only for unknown users; /predict also for an
         # unknown movie, which the rankings tell apart.
         UNKNOWN_USERS.inc()
-    elif status == 200 and request.endpoint == "api.recommend" and rankings[user]:
-        PREDICTED_RATING.observe(rankings[user][0]["score"])
+    elif status == 200 and endpoint == "api.recommend" and ranking:  # not OPTIONS' 200
+        PREDICTED_RATING.observe(ranking[0]["score"])
 
 
 @bp.get("/metrics")

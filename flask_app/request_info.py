@@ -13,10 +13,10 @@ the view already parsed, after it answered, so the views stay as they are; the m
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 HEADER = "X-Request-ID"
 SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -27,8 +27,12 @@ USER_ENDPOINTS = {"api.recommend", "api.predict", "store_api.recommendations"}
 
 
 def register(app: Flask) -> None:
-    app.before_request(assign)
+    app.before_request(_before)
     app.after_request(send_back)
+
+
+def _before() -> None:
+    assign()  # a before_request hook that returned a value would answer in the view's place
 
 
 def accepted(value: str | None) -> str | None:
@@ -36,38 +40,46 @@ def accepted(value: str | None) -> str | None:
     return value if value is not None and SAFE_ID.fullmatch(value) else None
 
 
-def assign() -> None:
-    g.request_id = accepted(request.headers.get(HEADER)) or uuid.uuid4().hex
-    request.environ[ENVIRON_ID] = g.request_id
+def assign() -> str:
+    """The request's id: the client's if safe, else 32 random hex digits (as uuid4().hex)."""
+    environ = request.environ
+    request_id = accepted(environ.get("HTTP_X_REQUEST_ID")) or os.urandom(16).hex()
+    environ[ENVIRON_ID] = request_id
+    return request_id
 
 
 def send_back(response: Response) -> Response:
     # A request refused before the before_request hooks ran has no id yet: make one now.
-    if "request_id" not in g:
-        assign()
-    response.headers[HEADER] = g.request_id
-    requested_user()
+    response.headers[HEADER] = request.environ.get(ENVIRON_ID) or assign()
+    requested_user(response.status_code)
     return response
 
 
-def requested_user() -> int | None:
-    """The user id the request asked about, if it named a valid one; noted for the log line."""
-    if ENVIRON_USER in request.environ:
-        return request.environ[ENVIRON_USER]
-    if request.endpoint not in USER_ENDPOINTS:
+def requested_user(status: int) -> int | None:
+    """The user id the request asked about, if it named a valid one; noted for the log line.
+    `status`: the answer's; a /predict body is read only when the view could read it (200, 404),
+    so a body that failed to parse is never parsed again."""
+    req = request._get_current_object()  # one context lookup instead of one per attribute
+    environ = req.environ
+    if ENVIRON_USER in environ:
+        return environ[ENVIRON_USER]
+    endpoint = req.endpoint
+    if endpoint not in USER_ENDPOINTS:
         return None
-    if request.endpoint == "api.predict":
-        body = request.get_json(silent=True)  # already parsed by the view: Flask caches it
+    if endpoint == "api.predict":
+        if status not in (200, 404):
+            return None
+        body = req.get_json(silent=True)  # already parsed by the view: Flask caches it
         raw = body.get("user_id") if isinstance(body, dict) else None
-    elif request.view_args and "user_id" in request.view_args:
-        raw = request.view_args["user_id"]
+    elif req.view_args and "user_id" in req.view_args:
+        raw = req.view_args["user_id"]
     else:
-        raw = request.args.get("user_id")
+        raw = req.args.get("user_id")
+    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+        return None
     try:
         user = int(raw)
     except (TypeError, ValueError):
         return None
-    if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-        return None
-    request.environ[ENVIRON_USER] = user
+    environ[ENVIRON_USER] = user
     return user
