@@ -29,6 +29,14 @@ def model_location() -> str:
     return os.environ.get("MOVIEREC_MODEL") or str(DEFAULT_MODEL_DIR)
 
 
+def jobs_dir() -> Path:
+    """The training service's folder (lecture 6): its jobs table, queue and each job's files.
+
+    `$MOVIEREC_JOBS_DIR`, else the (git-ignored) `jobs/` folder.
+    """
+    return Path(os.environ.get("MOVIEREC_JOBS_DIR", PROJECT_ROOT / "jobs")).expanduser()
+
+
 def movielens_base_url() -> str:
     """GroupLens' download folder; `$MOVIEREC_MOVIELENS_URL` points elsewhere (a mirror, a test)."""
     return os.environ.get(
