@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,9 +45,18 @@ EXPECTED = (DataError, TrainingError, ModelSaveError, ValueError)
 
 log = logging.getLogger(__name__)
 
+# Set in a worker process told to stop (SIGTERM) in the middle of a job. systemd and `kill` on
+# the process group signal the child before huey's main process sets its stop flag, so the child
+# may take one more job off the queue: it must not start it. That job's row stays queued, and
+# the next worker queues it again (`TrainingQueue.requeue_lost`).
+_stopping = threading.Event()
+
 
 def run_job(jobs: JobStore, job_id: str) -> None:
     """Run a queued job and record how it ended; called by the worker for each job."""
+    if _stopping.is_set():
+        log.info("job %s: left queued for the next worker (this one is stopping)", job_id)
+        return
     job = jobs.start(job_id, os.getpid())
     if job is None:
         return  # expired, or failed meanwhile (its worker was presumed dead): nothing to do
@@ -56,6 +66,7 @@ def run_job(jobs: JobStore, job_id: str) -> None:
     except TaskTimeout:
         _failed(jobs, job_id, f"it ran longer than its time limit of {job.time_limit:g} s")
     except KeyboardInterrupt:  # the worker is stopping (SIGTERM): say so, then let it stop
+        _stopping.set()
         _failed(jobs, job_id, "the worker was stopped while it ran; retry the job")
         raise
     except EXPECTED as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from movierec.persist import load_model
 from tests.training_service.conftest import QUICK, serve_copy
 from training_service import job as job_module
 from training_service.job import PROMOTIONS_LOG, RATINGS_FILE, run_job
-from training_service.jobs import FAILED, SUCCEEDED, JobStore
+from training_service.jobs import FAILED, QUEUED, SUCCEEDED, JobStore
 
 
 @pytest.fixture
@@ -121,15 +122,21 @@ def test_an_error_or_the_time_limit_fails_the_job(jobs, served, monkeypatch, rai
     assert fingerprint(served) == before
 
 
-def test_a_stopping_worker_fails_the_job_then_stops(jobs, served, monkeypatch):
+def test_a_stopping_worker_fails_the_job_then_starts_no_other(jobs, served, monkeypatch):
+    """Interrupted, the job fails; a job the stopping process takes off the queue afterwards (its
+    stop flag comes later than the signal) stays queued, for the next worker."""
+    monkeypatch.setattr(job_module, "_stopping", threading.Event())  # this test's process only
+
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt  # what huey raises in a job when the worker gets SIGTERM
 
     monkeypatch.setattr(job_module, "train_and_evaluate", interrupted)
-    job_id = queue_job(jobs, served)
+    job_id, next_id = queue_job(jobs, served), queue_job(jobs, served)
     with pytest.raises(KeyboardInterrupt):
         run_job(jobs, job_id)
     assert jobs.get(job_id).error == "the worker was stopped while it ran; retry the job"
+    run_job(jobs, next_id)
+    assert jobs.get(next_id).status == QUEUED
 
 
 def test_a_job_that_is_no_longer_queued_is_not_run(jobs, served, monkeypatch):
