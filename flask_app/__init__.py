@@ -14,7 +14,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from movierec.errors import ModelLoadError
 from movierec.locations import model_location
-from movierec.serving import load_for_serving
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,6 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # saves its model (models/default).
         MOVIEREC_MODEL=model_location(),
         # A /predict body is a few ids: anything bigger is refused with 413 before it is read.
+        # (Endpoints that take files set their own: /recommend/for-ratings, /train.)
         MAX_CONTENT_LENGTH=64 * 1024,
         # How many proxies stand in front (1 behind nginx, lecture 5). Their X-Forwarded-For and
         # X-Forwarded-Proto headers are trusted that far and no further: with no proxy (0),
@@ -40,20 +40,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config is not None:
         app.config.from_mapping(config)
 
+    # Imported here, like flaskr does: the modules only need to exist once an app is built.
+    from flask_app import api, auth, cors, errors, for_ratings, headers, pages, served, training
+
     # Load the model once, now: a missing or corrupt model stops the server at start-up, instead
     # of every request answering 500 later. SystemExit makes `flask run` and gunicorn print just
     # the message (which names the path and the command that makes a model), not a traceback.
+    # Every user's ranking is computed now too; a newer model saved later replaces both while
+    # the server runs (flask_app/served.py).
     try:
-        recommender = load_for_serving(app.config["MOVIEREC_MODEL"])
+        swapper = served.ModelSwapper(app.config["MOVIEREC_MODEL"], app.logger)
     except ModelLoadError as error:
         raise SystemExit(f"error: cannot serve: {error}") from None
-
-    # Imported here, like flaskr does: the modules only need to exist once an app is built.
-    from flask_app import api, errors, headers, pages, rankings
-
-    app.extensions["recommender"] = recommender
-    # What never changes while the server runs is computed now, not on every request.
-    app.extensions["rankings"] = rankings.rank_every_user(recommender, api.MAX_K)
+    served.register(app, swapper)
 
     # Keep keys in the order the views write them ("status" first); Flask sorts them otherwise.
     app.json.sort_keys = False
@@ -66,6 +65,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(for_ratings.bp)
+    auth.register(app)  # API keys, for the endpoints that change something
+    training.register(app)  # POST /train and the job queue (lecture 6), on with a key
+    cors.register(app)  # other sites' pages may call the API only if configured
     errors.register(app)
     headers.register(app)
     return app

@@ -152,7 +152,8 @@ def _checked_target(url: str, rules: FetchRules, deadline: float) -> tuple[str, 
     # Every address must pass: a name that also points inward could be tried on that address.
     for address, refusal in zip(addresses, refusals, strict=True):
         if refusal:
-            raise UrlRefused(f"{host} resolves to {address}, {refusal}: not fetched")
+            where = f"{host} is" if address == host else f"{host} resolves to {address},"
+            raise UrlRefused(f"{where} {refusal}: not fetched")
     return host, port, addresses[0]
 
 

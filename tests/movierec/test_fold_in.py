@@ -69,7 +69,7 @@ def test_the_order_of_the_ratings_does_not_matter(movies_only):
     )
 
 
-# --- on a trained model ------------------------------------------------------------------------
+# --- on a trained model ---------------------------------------------------------------------------
 
 
 def test_a_folded_in_user_is_scored_like_the_trained_one(trained, split):

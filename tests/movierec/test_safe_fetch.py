@@ -163,7 +163,7 @@ def test_offline_rules_refuse_public_addresses_too(server):
     ("path", "reason"),
     [
         ("/to-intranet", "intranet.test resolves to 192.168.1.5, a private address"),
-        ("/to-metadata", "169.254.169.254 resolves to 169.254.169.254, a link-local address"),
+        ("/to-metadata", "169.254.169.254 is a link-local address"),
         ("/to-file", "not file://"),
         ("/loop", "more than 3 redirects"),
     ],
