@@ -275,6 +275,31 @@ def test_an_oversized_body_is_refused_by_nginx_as_json(proxy, app_server):
     assert "POST /predict" not in app_server.log.read_text()  # gunicorn never saw it
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("path", "fits", "limit"),
+    [("/recommend/for-ratings", 200_000, 524_288), ("/train", 1_000_000, 8_388_608)],
+)
+def test_the_paths_that_take_files_have_their_own_limit_in_nginx(proxy, app_server, path, fits,
+                                                                 limit):  # fmt: skip
+    """A body too large for the JSON API reaches these two paths; beyond their own limit nginx
+    refuses it, naming that limit."""
+
+    def post(size: int) -> requests.Response:
+        return requests.post(f"{proxy.url}{path}?size={size}", data=b"x" * size,
+                             headers={"Content-Type": "application/json"},
+                             verify=str(proxy.certificate.authority), timeout=10)  # fmt: skip
+
+    assert post(fits).status_code != 413  # the app answers it (a 4xx about the JSON, or the key)
+    refused = post(limit + 1)
+    assert refused.status_code == 413
+    assert (
+        refused.json()["error"] == f"the request body is too large (the limit is {limit:,} bytes)"
+    )
+    wait_for(lambda: f"size={fits}" in app_server.log.read_text(), 10, "the access log line")
+    assert f"size={limit + 1}" not in app_server.log.read_text()  # gunicorn never saw it
+
+
 def https_connection(proxy: Proxy, source: str) -> http.client.HTTPSConnection:
     """A keep-alive HTTPS connection from the loopback address `source` (a client of its own)."""
     context = ssl.create_default_context(cafile=str(proxy.certificate.authority))
