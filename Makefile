@@ -20,7 +20,8 @@ API_KEY_FILE ?= $(HOME)/.config/movierec/api-keys
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: help install venv demo train retrain serve worker api-key test test-fast check-pins lint \
-        format mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image
+        format mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image site \
+        site-serve
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -106,6 +107,14 @@ mlflow-server: $(VENV)/.movierec-installed  ## MLflow tracking server on 127.0.0
 mlflow-serve: $(VENV)/.movierec-installed  ## serve models:/movie-recommender@champion on 127.0.0.1:5002
 	PATH="$(abspath $(VENV))/bin:$$PATH" mlflow/serve_champion.sh
 
+# --- the course website -------------------------------------------------------------------------
+
+site: $(VENV)/.movierec-installed  ## the course as a website in build/site/html: notebooks run, every link checked (needs linkchecker)
+	$(PY) -m website
+
+site-serve: $(VENV)/.movierec-installed  ## show the built site on http://127.0.0.1:8000/ (Ctrl-C stops)
+	$(PY) -m website.serve --port 8000
+
 # --- lecture 5: TorchServe and the container image ---------------------------------------------
 
 mar: $(VENV)/.movierec-installed  ## pack MODEL (models/default) into model-store/movierec.mar for TorchServe
@@ -131,6 +140,8 @@ bench: $(VENV)/.movierec-installed  ## every benchmark, on real ML-100K (MOVIERE
 	$(PY) bench/serve_load.py
 	$(PY) bench/serve_mlflow_vs_flask.py
 	$(PY) bench/serve_compare.py
+	$(PY) bench/store_mode.py
+	$(PY) bench/spark_vs_torch.py
 
 clean:  ## remove the default model, caches and outputs (keeps your other models, .venv and data/)
-	rm -rf $(MODEL) $(MODEL).versions .pytest_cache .ruff_cache notebooks/artifacts bench/results
+	rm -rf $(MODEL) $(MODEL).versions .pytest_cache .ruff_cache notebooks/artifacts bench/results build

@@ -29,7 +29,8 @@ def register(app: Flask) -> None:
 def _message(error: HTTPException) -> str:
     # No route matched: Werkzeug's text says "check your spelling"; list what exists instead.
     if isinstance(error, NotFound) and request.url_rule is None:
-        return f"no such URL: {request.path} (the API has {API_SUMMARY})"
+        summary = current_app.extensions.get("api_summary", API_SUMMARY)  # store mode has its own
+        return f"no such URL: {request.path} (the API has {summary})"
     if isinstance(error, MethodNotAllowed):
         allowed = [m for m in error.valid_methods or [] if m not in {"HEAD", "OPTIONS"}]
         return f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"

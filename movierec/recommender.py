@@ -19,11 +19,8 @@ from torch import nn
 from movierec.errors import FoldInError, UnknownUserError
 from movierec.hyperparameters import TrainConfig
 from movierec.ids import IdMap
+from movierec.limits import DEFAULT_K, MAX_K  # noqa: F401 (callers import both from here too)
 from movierec.model import model_version
-
-# How many recommendations an answer holds by default, and at most, whoever asks (the API, the
-# MLflow model, the CLI): a bound on the size of every answer.
-DEFAULT_K, MAX_K = 10, 100
 
 
 class Recommendation(NamedTuple):

@@ -38,7 +38,7 @@ def environment_yml() -> dict:
 
 def test_environment_yml_pins_the_same_versions_as_requirements():
     env = environment_yml()
-    assert env["channels"] == ["conda-forge"]  # never the defunct `-c pytorch` channel
+    assert env["channels"] == ["conda-forge"]  # never `-c pytorch`: it stopped at torch 2.5
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     assert "python=3.11" in conda and "pip" in conda
     (pip_section,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
@@ -95,3 +95,16 @@ def test_environment_yml_has_what_the_lectures_ask_students_to_run():
     env = environment_yml()
     (pip_section,) = [d["pip"] for d in env["dependencies"] if isinstance(d, dict)]
     assert {"pytest", "papermill", "nbclient"} <= set(pins(pip_section))
+
+
+def test_the_readme_names_every_module_of_the_package():
+    """The README's module table is the map of movierec: every module on it, nothing extra."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme.split("| module | its job |")[1].split("\n\n")[0]
+    listed = set(
+        re.findall(r"`(\w+)`", "\n".join(row.split("|")[1] for row in table.splitlines()[2:]))
+    )
+    modules = {p.stem for p in (REPO_ROOT / "movierec").glob("*.py") if not p.stem.startswith("_")}
+    assert listed == modules, (
+        f"missing from the README: {modules - listed}; extra: {listed - modules}"
+    )

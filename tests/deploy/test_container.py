@@ -204,7 +204,7 @@ def test_compose_mounts_the_whole_models_folder_read_only(services):
 
 def test_make_image_builds_this_dockerfile():
     result = subprocess.run(
-        ["make", "-n", "image", "CONTAINER_ENGINE=docker"],
+        ["make", "--no-print-directory", "-n", "image", "CONTAINER_ENGINE=docker"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -2,40 +2,15 @@
 
 Playwright (from PyPI) drives Debian's Chromium; `playwright install` would download a browser,
 which this course never does. The flags keep Chromium from calling Google's servers, and a
-request log proves the page talked to nothing but our server.
+request log proves the page talked to nothing but our server. (The `browser` fixture, shared
+with the website's tests, is in tests/conftest.py.)
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import require_tool
-
 pytestmark = pytest.mark.slow
-
-OFFLINE_FLAGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-    "--component-updater=url-source=http://127.0.0.1:9/",
-]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory) -> Iterator:
-    executable = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
-
-    # The browser's profile, caches and crash dumps go to a temporary folder, not ~/.config.
-    home = tmp_path_factory.mktemp("chromium")
-    env = {**os.environ, "TMPDIR": str(home), "XDG_CONFIG_HOME": str(home), "HOME": str(home)}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=OFFLINE_FLAGS, env=env, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

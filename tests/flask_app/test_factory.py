@@ -16,7 +16,8 @@ from tests.conftest import REPO_ROOT
 @pytest.fixture
 def clean_env(monkeypatch):
     """No MOVIEREC_MODEL or FLASK_* settings leaking in from the shell that runs the tests."""
-    for name in ("MOVIEREC_MODEL", "FLASK_DEBUG", "FLASK_MAX_CONTENT_LENGTH", "FLASK_PROXY_HOPS"):
+    for name in ("MOVIEREC_MODEL", "MOVIEREC_STORE", "FLASK_DEBUG", "FLASK_MAX_CONTENT_LENGTH",
+                 "FLASK_PROXY_HOPS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

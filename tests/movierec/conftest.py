@@ -21,3 +21,19 @@ def split(synthetic_dataset):
 def trained(split, synthetic_dataset):
     """`train` on the training part with FAST settings: a `TrainResult`."""
     return train(split[0], synthetic_dataset.movies, FAST, progress=False)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session (`local[2]`, loopback, no UI) for every Spark test: it takes
+    5 to 10 s to start. Needs pyspark (requirements-dev.txt) and Java 17."""
+    import importlib.util
+
+    from tests.conftest import require, require_tool
+
+    require_tool("java")
+    require(importlib.util.find_spec("pyspark") is not None, "pyspark is not installed")
+    from movierec.spark_als import spark_session
+
+    with spark_session(cores=2) as session:
+        yield session

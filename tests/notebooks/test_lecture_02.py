@@ -1,4 +1,5 @@
-"""Lecture 2 and the notebooks' README tell the truth: their commands work, their links resolve.
+"""Lecture 2 and the notebooks' README tell the truth: their commands work (their links:
+tests/docs/test_links.py, with every document's).
 
 The lecture's `python -m movierec train / evaluate / recommend` commands run for real, in order,
 in a temporary folder, through `movierec.cli.main` (what `python -m movierec` calls). They use
@@ -21,6 +22,7 @@ import pytest
 
 from movierec.cli import build_parser, main
 from tests.conftest import REPO_ROOT, VENV_BIN
+from tests.support import code_blocks
 
 LECTURE = REPO_ROOT / "lectures" / "02_data_model_persistence.md"
 README = REPO_ROOT / "notebooks" / "README.md"
@@ -30,9 +32,8 @@ DOCS = [LECTURE, README]
 def bash_commands(document: Path) -> list[tuple[str, list[str], Path]]:
     """(command, its words without leading VAR=value, working directory) for each command of
     the document's ```bash blocks. `cd DIR && ...` moves the rest of that line into DIR."""
-    blocks = re.findall(r"^```bash\n(.*?)^```", document.read_text(), flags=re.S | re.M)
     commands = []
-    for block in blocks:
+    for block in code_blocks(document, "bash"):
         for line in block.replace("\\\n", " ").splitlines():
             cwd = REPO_ROOT
             for command in filter(None, (part.strip() for part in line.split("&&"))):
@@ -93,14 +94,6 @@ def test_every_command_is_valid(document: Path):
     assert commands, f"no ```bash commands found in {document.name}"
     for command, words, cwd in commands:
         check(command, words, cwd)
-
-
-@pytest.mark.parametrize("document", DOCS, ids=lambda path: path.name)
-def test_every_relative_link_resolves(document: Path):
-    targets = re.findall(r"\]\(([^)#:]+)\)", document.read_text())
-    assert targets, f"{document.name} has no relative link to check"
-    for target in targets:
-        assert (document.parent / target).exists(), f"{document.name} links to missing {target}"
 
 
 def test_lecture_points_at_each_notebook():

@@ -71,9 +71,10 @@ def kernel_env(monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def sequence_dir(tmp_path_factory) -> Path:
-    """One folder for the whole sequence, so later notebooks find earlier notebooks' artifacts."""
-    return tmp_path_factory.mktemp("notebook-sequence")
+def sequence_dir(notebook_run_dir) -> Path:
+    """One folder for the whole sequence, so later notebooks find earlier notebooks' artifacts
+    (tests/conftest.py: the website renders the executed copies)."""
+    return notebook_run_dir
 
 
 def run_notebook(notebook: Path, parameters: dict, output: Path) -> nbformat.NotebookNode:
