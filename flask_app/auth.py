@@ -25,7 +25,8 @@ from werkzeug.datastructures import WWWAuthenticate
 MIN_KEY_LENGTH = 32  # characters: token_urlsafe(32) gives 43, far beyond guessing
 TURN_ON = (
     "training is turned off on this server: no API key is configured. The operator sets "
-    "MOVIEREC_API_KEY_FILE (or MOVIEREC_API_KEY) and restarts it; see lectures/06"
+    "MOVIEREC_API_KEY_FILE (or MOVIEREC_API_KEY; `make api-key` makes one) and restarts it: "
+    "lectures/06_training_as_a_service.md, section 2"
 )
 
 View = TypeVar("View", bound=Callable)

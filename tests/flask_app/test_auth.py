@@ -4,11 +4,13 @@ turn it on; reading recommendations never needs one."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pytest
 
 from flask_app import create_app
 from flask_app.auth import MIN_KEY_LENGTH, read_keys
+from tests.conftest import REPO_ROOT
 from tests.flask_app.conftest import API_KEY, AUTH
 
 PROTECTED = [("POST", "/train"), ("GET", "/train/status/" + "0" * 32),
@@ -29,7 +31,10 @@ def test_without_a_configured_key_training_is_off_and_says_how_to_turn_it_on(
     app = create_app({"TESTING": True, "MOVIEREC_MODEL": str(trained_model_dir)})
     response = app.test_client().open(path, method=method, headers=AUTH)
     assert response.status_code == 503
-    assert "MOVIEREC_API_KEY_FILE" in response.get_json()["error"]
+    message = response.get_json()["error"]
+    assert "MOVIEREC_API_KEY_FILE" in message
+    lecture = re.search(r"lectures/\S+\.md", message).group(0)
+    assert (REPO_ROOT / lecture).exists(), message
     assert "training_queue" not in app.extensions  # no jobs folder, no queue
 
 
