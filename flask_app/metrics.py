@@ -19,7 +19,7 @@ from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     REGISTRY,
@@ -61,24 +61,26 @@ PREDICTED_RATING = Histogram(
     "One predicted rating per answer: the best movie of /recommend, the mean of /predict.",
     buckets=RATING_BUCKETS,
 )
-# Set once, in the process that loads the model (gunicorn's master, with preload_app): "max"
-# reports that value whichever worker answers, and keeps it when a worker is replaced.
+# Set by each worker when it starts answering with a model, and again when it swaps in a newer
+# one (flask_app/served.py): "mostrecent" reports the latest value written by any process, so
+# after a swap the new model's series is 1 and the old one's 0.
 MODEL_LOAD_SECONDS = Gauge(
     "movierec_model_load_seconds",
-    "How long loading the model and ranking every user took at start-up.",
-    multiprocess_mode="max",
+    "How long loading the served model and ranking every user took.",
+    multiprocess_mode="mostrecent",
 )
 MODEL_INFO = Gauge(
     "movierec_model_info",
-    "Always 1; the labels say which model is served.",
+    "1 for the model being served, 0 for one it replaced; the labels say which.",
     ["version", "created_at", "dataset"],
-    multiprocess_mode="max",
+    multiprocess_mode="mostrecent",
 )
 MODEL_CREATED = Gauge(
     "movierec_model_created_timestamp_seconds",
     "When the served model was trained (Unix time): alert on `time() - this` to retrain.",
-    multiprocess_mode="max",
+    multiprocess_mode="mostrecent",
 )
+_recorded: list = [None]  # the ServedModel this process last described in the gauges
 
 
 def init_app(app: Flask) -> None:
@@ -91,12 +93,24 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
 
-def record_model(metadata: dict, load_seconds: float) -> None:
-    """The served model's version, training time and load time, as gauges."""
-    created = metadata.get("created_at") or ""
+def _model_labels(metadata: dict) -> tuple[str, str, str]:
     dataset = (metadata.get("dataset") or {}).get("name") or ""
-    MODEL_INFO.labels(str(metadata.get("version", "")), created, dataset).set(1)
-    MODEL_LOAD_SECONDS.set(load_seconds)
+    return str(metadata.get("version", "")), metadata.get("created_at") or "", dataset
+
+
+def record_model(served) -> None:
+    """Describe `served` (a `flask_app.served.ServedModel`) in the gauges, once per model and
+    process: its version, training time and load time; a model it replaced goes to 0."""
+    previous = _recorded[0]
+    if served is previous:
+        return
+    _recorded[0] = served
+    if previous is not None:
+        MODEL_INFO.labels(*_model_labels(previous.recommender.metadata)).set(0)
+    metadata = served.recommender.metadata
+    MODEL_INFO.labels(*_model_labels(metadata)).set(1)
+    MODEL_LOAD_SECONDS.set(served.load_seconds)
+    created = metadata.get("created_at") or ""
     with suppress(ValueError):  # an old model without a date: the gauge stays 0
         MODEL_CREATED.set(datetime.fromisoformat(created).timestamp())
 
@@ -125,16 +139,18 @@ def _count(response: Response) -> Response:
     started = req.environ.get(STARTED)
     if started is not None:
         LATENCY.labels(endpoint).observe(time.perf_counter() - started)
+    served = g.get("served")  # the model this request answered with; None in store mode
+    if served is not None:
+        record_model(served)
     user = request_info.requested_user(status)  # what the view parsed; None elsewhere
     if user is not None:
-        _watch_the_model(user, status, req.endpoint)
+        _watch_the_model(user, status, req.endpoint, served)
     return response
 
 
-def _watch_the_model(user: int, status: int, endpoint: str | None) -> None:
+def _watch_the_model(user: int, status: int, endpoint: str | None, served) -> None:
     """Count answers for unknown users; note the best predicted rating of /recommend."""
-    rankings = current_app.extensions.get("rankings")  # None in store mode
-    ranking = rankings.get(user) if rankings is not None else None
+    ranking = served.rankings.get(user) if served is not None else None
     if status == 404 and ranking is None:
         # /recommend and the store answer 404 only for unknown users; /predict also for an
         # unknown movie, which the rankings tell apart.
@@ -146,6 +162,9 @@ def _watch_the_model(user: int, status: int, endpoint: str | None) -> None:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Every metric in Prometheus' text format, summed over the workers when there are several."""
+    served = g.get("served")
+    if served is not None:  # a worker's first request may be a scrape: describe its model now
+        record_model(served)
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

@@ -3,6 +3,7 @@ workers, where N requests spread over the workers must count N."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import runpy
@@ -43,7 +44,7 @@ def requests_total(text: str, endpoint: str, status: str, method: str = "GET") -
 
 @pytest.fixture
 def known_user(app) -> int:
-    return int(app.extensions["recommender"].users.raw_ids[0])
+    return int(app.extensions["model"].served.recommender.users.raw_ids[0])
 
 
 # --- through the test client (one process: the session's app) -----------------------------------
@@ -122,7 +123,7 @@ def test_the_best_predicted_rating_of_each_recommendation_is_observed(client, ap
 
 
 def test_the_model_is_described(client, app, trained_model_dir):
-    metadata = app.extensions["recommender"].metadata
+    metadata = app.extensions["model"].served.recommender.metadata
     text = client.get("/metrics").text
     info = {
         "version": metadata["version"],
@@ -229,3 +230,29 @@ def test_without_a_directory_one_is_made_and_removed_at_exit(monkeypatch):
     assert made.is_dir()
     settings["on_exit"](None)
     assert not made.exists()
+
+
+def test_a_swapped_model_is_described_and_the_old_one_zeroed(tmp_path, trained_model_dir):
+    """After a hot swap (flask_app/served.py) the new model's series is 1 and the old one's 0."""
+    import shutil
+
+    from flask_app import create_app
+    from movierec.persist import read_metadata
+
+    link, second = tmp_path / "default", tmp_path / "second"
+    shutil.copytree(trained_model_dir, second)
+    metadata = read_metadata(second)
+    metadata["version"] = "swapped-in"
+    (second / "metadata.json").write_text(json.dumps(metadata))
+    link.symlink_to(trained_model_dir)
+    app = create_app({"TESTING": True, "MOVIEREC_MODEL": str(link)})
+    client = app.test_client()
+    first_version = app.extensions["model"].served.recommender.version
+    client.get("/health")
+    link.unlink()
+    link.symlink_to(second)
+    assert client.get("/health").headers["X-Model-Version"] == "swapped-in"
+    text = client.get("/metrics").text
+    series = {dict(labels)["version"]: v for (name, labels), v in samples(text).items()
+              if name == "movierec_model_info"}  # fmt: skip
+    assert series["swapped-in"] == 1 and series[first_version] == 0
