@@ -13,7 +13,6 @@ and Prometheus scrapes gunicorn on 127.0.0.1 directly (monitoring/prometheus.yml
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import suppress
 from datetime import datetime
@@ -30,10 +29,15 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client import values as prometheus_values
 
 from flask_app import request_info
 
 bp = Blueprint("metrics", __name__)
+
+# How the library keeps values, decided when it was first imported: in files of
+# PROMETHEUS_MULTIPROC_DIR (gunicorn), or in this process's memory (`flask run`, tests).
+MULTIPROCESS = prometheus_values.ValueClass is not prometheus_values.MutexValue
 
 # The API answers in a few milliseconds; the alert's threshold (monitoring/alerts.yml, 0.25 s)
 # must be a bucket edge, or histogram_quantile can only guess between two edges.
@@ -165,7 +169,7 @@ def metrics() -> Response:
     served = g.get("served")
     if served is not None:  # a worker's first request may be a scrape: describe its model now
         record_model(served)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if MULTIPROCESS:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
