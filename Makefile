@@ -82,7 +82,7 @@ api-key:  ## add a new random API key to ~/.config/movierec/api-keys (or API_KEY
 	@echo "(added to $(API_KEY_FILE); the API reads it at start: MOVIEREC_API_KEY_FILE=$(API_KEY_FILE))" >&2
 
 test: $(VENV)/.movierec-installed  ## the whole test suite, end-to-end tests included (what CI runs)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 test-fast: $(VENV)/.movierec-installed  ## the suite without the slow end-to-end tests
 	$(PY) -m pytest -m "not slow"
