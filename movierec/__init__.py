@@ -1,11 +1,12 @@
 """movierec: the movie recommender that every part of the course shares.
 
 One module per stage: `data` (MovieLens, your files, or the synthetic set), `model` (the PyTorch
-network), `hyperparameters`, `train` (the training loop), `baselines`, `metrics`, `pipeline`
+networks: the taught one and two stronger ones), `hyperparameters` (each model's settings),
+`train` (the training loops), `baselines`, `metrics`, `pipeline`
 (train, measure and describe in one call), `recommender` (ids in, ranked movies out), `persist`
 (save and load a model directory), `promotion` (when a new model replaces the served one),
 `serving`, `client`, `cli` (`python -m movierec ...`); the MLflow side: `tracking`, `registry`,
 `mlflow_model`.
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

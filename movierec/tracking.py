@@ -120,6 +120,7 @@ def log_training_run(
     with mlflow.start_run(run_name=run_name) as run:
         # Parameters: what went in. The checksum pins the exact ratings, not just their name.
         mlflow.log_params({
+            "model": result.config.model,
             **result.config.to_dict(),
             "dataset": dataset["name"],
             "dataset_checksum": dataset["checksum"],
@@ -132,13 +133,15 @@ def log_training_run(
             "movierec_version": movierec.__version__,
         })  # fmt: skip
 
-        # Per-epoch metrics with step=epoch: the UI draws them as curves over epochs.
+        # Per-epoch metrics with step=epoch: the UI draws them as curves over epochs. (A blend
+        # has no epochs of its own: its members' are in the metadata.)
         for row in result.history:
             mlflow.log_metrics(
                 {"train_rmse": row["train_rmse"], "valid_rmse": row["valid_rmse"]},
                 step=row["epoch"],
             )
-        mlflow.log_figure(training_curve(result), "training_curve.png")
+        if result.history:
+            mlflow.log_figure(training_curve(result), "training_curve.png")
         mlflow.log_dict(_without_id_maps(metadata), METADATA_ARTIFACT)
 
         model_info = log_model(model_dir)
