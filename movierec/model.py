@@ -82,7 +82,7 @@ class MatrixFactorization(nn.Module):
 
 
 class AutoRec(nn.Module):
-    """Item-based AutoRec (Sedhain et al., 2015): each movie's ratings, squeezed and read back.
+    """AutoRec (Sedhain et al., 2015): each movie's ratings, squeezed and read back out.
 
     A movie's column of ratings (one entry per user, 0 where they did not rate it) goes through
     a narrow layer: code_i = sigmoid(encoder(column_i)), `hidden` numbers. The decoder reads
@@ -155,6 +155,7 @@ class Blend(nn.Module):
         self.register_buffer("weights", torch.zeros(len(members) + 1))  # intercept first
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """The weighted sum of the members' scores for a batch of index pairs."""
         scores = torch.stack([member.score(users, items) for member in self.members], dim=1)
         return self.weights[0] + scores @ self.weights[1:]
 
