@@ -135,7 +135,7 @@ def assert_saved_outputs_read_well(notebook: Path, executed: nbformat.NotebookNo
             )
         for out in outputs:
             text = out.get("text", "") if out.output_type == "stream" else ""
-            for bar in re.findall(r"training:[^\n]*", text):
+            for bar in re.findall(r"training[\w -]*:[^\n]*", text):  # "training mf: 40%|..."
                 last = bar.split("\r")[-1]
                 assert not re.search(r"\b0%\|", last), f"{notebook.name}: frozen bar {last!r}"
 
