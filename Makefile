@@ -18,7 +18,7 @@ PORT   ?= 5000
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: help install venv demo train retrain serve test test-fast check-pins lint format \
-        mlflow-server mlflow-serve bench clean grade
+        mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image site site-serve
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -93,11 +93,41 @@ mlflow-server: $(VENV)/.movierec-installed  ## MLflow tracking server on 127.0.0
 mlflow-serve: $(VENV)/.movierec-installed  ## serve models:/movie-recommender@champion on 127.0.0.1:5002
 	PATH="$(abspath $(VENV))/bin:$$PATH" mlflow/serve_champion.sh
 
+# --- the course website -------------------------------------------------------------------------
+
+site: $(VENV)/.movierec-installed  ## the course as a website in build/site/html: notebooks run, every link checked (needs linkchecker)
+	$(PY) -m website
+
+site-serve: $(VENV)/.movierec-installed  ## show the built site on http://127.0.0.1:8000/ (Ctrl-C stops)
+	$(PY) -m website.serve --port 8000
+
+# --- lecture 5: TorchServe and the container image ---------------------------------------------
+
+mar: $(VENV)/.movierec-installed  ## pack MODEL (models/default) into model-store/movierec.mar for TorchServe
+	$(PY) -m deploy.torchserve.archive $(MODEL) model-store
+
+torchserve: $(VENV)/.movierec-installed  ## serve model-store/movierec.mar with TorchServe on 127.0.0.1:8080 (needs Java 17)
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/torchserve --start --foreground --ncs \
+		--ts-config deploy/torchserve/config.properties --model-store model-store --models movierec=movierec.mar
+
+# podman if installed (no daemon needed), else docker. A base image or a torch index of your own:
+# make image BASE_IMAGE=... TORCH_INDEX=...; extra flags for the engine: IMAGE_BUILD_FLAGS=...
+CONTAINER_ENGINE ?= $(or $(shell command -v podman 2>/dev/null),$(shell command -v docker 2>/dev/null),docker)
+IMAGE ?= movierec-api
+
+image:  ## build the container image movierec-api from the Dockerfile (minutes, about 1 GB)
+	$(CONTAINER_ENGINE) build $(if $(findstring podman,$(CONTAINER_ENGINE)),--format docker) \
+		$(IMAGE_BUILD_FLAGS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+		--build-arg TORCH_INDEX=$(TORCH_INDEX) -t $(IMAGE) .
+
 bench: $(VENV)/.movierec-installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
 	$(PY) bench/train_quality.py
 	$(PY) bench/notebooks_time.py
 	$(PY) bench/serve_load.py
 	$(PY) bench/serve_mlflow_vs_flask.py
+	$(PY) bench/serve_compare.py
+	$(PY) bench/store_mode.py
+	$(PY) bench/spark_vs_torch.py
 
 clean:  ## remove the default model, caches and outputs (keeps your other models, .venv and data/)
-	rm -rf $(MODEL) $(MODEL).versions .pytest_cache .ruff_cache notebooks/artifacts bench/results
+	rm -rf $(MODEL) $(MODEL).versions .pytest_cache .ruff_cache notebooks/artifacts bench/results build

@@ -1,8 +1,8 @@
-"""What the serving benchmarks share: running wrk and reading its report. (Servers are started
-and stopped with `movierec.processes`, as the tests do.)
+"""What the serving benchmarks share: a wrk script, running wrk and reading its report.
+(Servers are started and stopped with `movierec.processes`, as the tests do.)
 
-Both `serve_load.py` and `serve_mlflow_vs_flask.py` import it (`python bench/NAME.py` puts this
-folder on `sys.path`).
+`serve_load.py`, `serve_mlflow_vs_flask.py` and `serve_compare.py` import it
+(`python bench/NAME.py` puts this folder on `sys.path`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,19 @@ class Result:
     errors: int
 
 
+def lua_script(
+    method: str, path: str, body: str | None = None, headers: dict[str, str] | None = None
+) -> str:
+    """A wrk script that sends this one request over and over (the same user every time, so
+    every server compared does the same work)."""
+    lines = [f'wrk.method = "{method}"', f'wrk.path = "{path}"']
+    for name, value in (headers or {}).items():
+        lines.append(f'wrk.headers["{name}"] = "{value}"')
+    if body is not None:
+        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = '{body}'"]
+    return "\n".join(lines) + "\n"
+
+
 def _ms(text: str) -> float:
     """wrk's durations ("812.00us", "1.23ms", "1.01s") in milliseconds."""
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
@@ -40,6 +53,8 @@ def run_wrk(wrk: str, name: str, url: str, lua: Path, seconds: float, connection
                "-s", str(lua), url]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    if set(latency) != {"50", "99"}:  # no request completed: say what wrk said
+        raise RuntimeError(f"wrk measured no latencies for {name} at {url}:\n{output}")
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                         output)  # fmt: skip
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)

@@ -28,8 +28,9 @@ import tempfile
 import urllib.request
 from dataclasses import asdict
 from pathlib import Path
+from typing import NamedTuple
 
-from loadtest import REPO_ROOT, run_wrk
+from loadtest import REPO_ROOT, lua_script, run_wrk
 
 from movierec.processes import free_port, running
 
@@ -43,8 +44,14 @@ K = 10
 # --- the model ----------------------------------------------------------------------------------
 
 
-def register_champion(store: Path, dataset: str | None, epochs: int) -> tuple[str, int]:
-    """Train, log and register one model in a SQLite store under `store`; (tracking URI, user)."""
+class Champion(NamedTuple):
+    tracking_uri: str  # the SQLite store it is registered in
+    user: int  # a user the model knows, whose recommendations every server is asked for
+    model_dir: Path  # the same model as a native model directory
+
+
+def register_champion(store: Path, dataset: str | None, epochs: int) -> Champion:
+    """Train, log and register one model in a SQLite store under `store`."""
     # These import MLflow: only the model step needs it in this process.
     from movierec import registry, tracking
     from movierec.data import load_dataset
@@ -60,7 +67,7 @@ def register_champion(store: Path, dataset: str | None, epochs: int) -> tuple[st
     logged = tracking.log_training_run(trained, model_dir, run_name="bench")
     registry.register_and_promote(logged.model_uri)
     print(f"model: {data.describe()}, {epochs} epochs, registered as {CHAMPION_URI}")
-    return tracking_uri, int(trained.recommender.users.raw_ids[0])
+    return Champion(tracking_uri, int(trained.recommender.users.raw_ids[0]), model_dir)
 
 
 # --- the servers --------------------------------------------------------------------------------
@@ -71,17 +78,6 @@ def fetch(url: str, body: bytes | None = None) -> dict:
     request = urllib.request.Request(url, data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
-
-
-# --- the load -----------------------------------------------------------------------------------
-
-
-def lua_script(method: str, path: str, body: str | None) -> str:
-    """wrk sends this one request over and over (the same user: both servers do the same work)."""
-    lines = [f'wrk.method = "{method}"', f'wrk.path = "{path}"']
-    if body is not None:
-        lines += ['wrk.headers["Content-Type"] = "application/json"', f"wrk.body = '{body}'"]
-    return "\n".join(lines) + "\n"
 
 
 # --- the comparison -----------------------------------------------------------------------------
@@ -100,7 +96,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench-mlflow-") as scratch:
         scratch = Path(scratch)
-        tracking_uri, user = register_champion(scratch / "store", args.dataset, args.epochs)
+        tracking_uri, user, _ = register_champion(scratch / "store", args.dataset, args.epochs)
         env = {
             **os.environ,
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # uvicorn for mlflow

@@ -2,25 +2,27 @@
 
 Development: `flask --app flask_app run` (127.0.0.1:5000, debug off unless `--debug`).
 Production:  `gunicorn -c flask_app/gunicorn.conf.py "flask_app:create_app()"`.
+Store mode:  the same, with MOVIEREC_STORE=stores/default.sqlite (lecture 7).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from movierec.errors import ModelLoadError
 from movierec.locations import model_location
-from movierec.serving import load_for_serving
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: configuration, the model (loaded once), blueprints, error handlers.
+    """Build the app: configuration, the model (loaded once) or a store, blueprints, errors.
 
     `config` overrides everything else; tests pass a tiny model's directory through it.
-    Exits (`SystemExit`, one line) when the model is missing or corrupt.
+    Exits (`SystemExit`, one line) when the model, or the store, is missing or corrupt.
     """
     app = Flask(__name__)
     app.config.from_mapping(
@@ -29,11 +31,50 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         MOVIEREC_MODEL=model_location(),
         # A /predict body is a few ids: anything bigger is refused with 413 before it is read.
         MAX_CONTENT_LENGTH=64 * 1024,
+        # How many proxies stand in front (1 behind nginx, lecture 5). Their X-Forwarded-For and
+        # X-Forwarded-Proto headers are trusted that far and no further: with no proxy (0),
+        # anyone could forge them.
+        PROXY_HOPS=0,
+        # A store written by `python -m movierec batch`: when set, the app answers from it alone
+        # ("store mode", lecture 7) and loads no model.
+        MOVIEREC_STORE=os.environ.get("MOVIEREC_STORE"),
     )
     # Any FLASK_* environment variable sets the key after the prefix, e.g. FLASK_DEBUG=true.
     app.config.from_prefixed_env()
     if config is not None:
         app.config.from_mapping(config)
+
+    # Imported here, like flaskr does: the modules only need to exist once an app is built.
+    from flask_app import errors, headers
+
+    if app.config["MOVIEREC_STORE"]:
+        # Store mode: /recommendations/<user_id> looks up what a batch job computed. Only this
+        # branch's modules are imported, so torch never is (see flask_app/store_api.py).
+        from flask_app import store_api
+
+        store_api.init_app(app)
+    else:
+        _serve_model(app)
+
+    # Keep keys in the order the views write them ("status" first); Flask sorts them otherwise.
+    app.json.sort_keys = False
+
+    # Behind nginx every request comes from 127.0.0.1 over plain HTTP; ProxyFix puts the real
+    # client address and scheme back (request.remote_addr, gunicorn's access log, url_for).
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+    errors.register(app)
+    headers.register(app)
+    return app
+
+
+def _serve_model(app: Flask) -> None:
+    """Load the model, rank every user's movies, register the API and the page."""
+    # Imported here: loading a model imports torch, which store mode never needs.
+    from flask_app import api, pages, rankings
+    from movierec.serving import load_for_serving
 
     # Load the model once, now: a missing or corrupt model stops the server at start-up, instead
     # of every request answering 500 later. SystemExit makes `flask run` and gunicorn print just
@@ -43,18 +84,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     except ModelLoadError as error:
         raise SystemExit(f"error: cannot serve: {error}") from None
 
-    # Imported here, like flaskr does: the modules only need to exist once an app is built.
-    from flask_app import api, errors, headers, pages, rankings
-
     app.extensions["recommender"] = recommender
     # What never changes while the server runs is computed now, not on every request.
     app.extensions["rankings"] = rankings.rank_every_user(recommender, api.MAX_K)
 
-    # Keep keys in the order the views write them ("status" first); Flask sorts them otherwise.
-    app.json.sort_keys = False
-
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
-    errors.register(app)
-    headers.register(app)
-    return app

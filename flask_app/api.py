@@ -46,6 +46,7 @@ def health() -> dict[str, Any]:
 @bp.get("/recommend")
 def recommend() -> dict[str, Any]:
     """The top-k movies for a user, best first, none of which the user has already rated."""
+    # BEGIN SOLUTION A3.1: read user_id and k (a 400 if bad), 404 for an unknown user, top k
     user_id = inputs.query_int("user_id")
     k = inputs.query_int("k", default=DEFAULT_K, low=1, high=MAX_K)
     # Each user's top MAX_K was ranked at start-up (flask_app/rankings.py): take the first k.
@@ -53,6 +54,7 @@ def recommend() -> dict[str, Any]:
     if ranking is None:
         abort(404, description=str(UnknownUserError(user_id)))
     return {"user_id": user_id, "recommendations": ranking[:k]}
+    # END SOLUTION
 
 
 @bp.post("/predict")

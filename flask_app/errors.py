@@ -26,7 +26,8 @@ def register(app: Flask) -> None:
 def _message(error: HTTPException) -> str:
     # No route matched: Werkzeug's text says "check your spelling"; list what exists instead.
     if isinstance(error, NotFound) and request.url_rule is None:
-        return f"no such URL: {request.path} (the API has {API_SUMMARY})"
+        summary = current_app.extensions.get("api_summary", API_SUMMARY)  # store mode has its own
+        return f"no such URL: {request.path} (the API has {summary})"
     if isinstance(error, MethodNotAllowed):
         allowed = [m for m in error.valid_methods or [] if m not in {"HEAD", "OPTIONS"}]
         return f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
@@ -38,11 +39,13 @@ def _message(error: HTTPException) -> str:
 
 def http_error(error: HTTPException) -> Response:
     """An `abort(...)` or a routing error, as JSON; headers such as `Allow` on a 405 are kept."""
+    # BEGIN SOLUTION A3.2: the error's status and headers, with a JSON body {"error": message}
     response = error.get_response()
     # The trailing newline keeps a shell prompt off the end of `curl`'s output, as jsonify does.
     response.set_data(current_app.json.dumps({"error": _message(error)}) + "\n")
     response.content_type = "application/json"
     return response
+    # END SOLUTION
 
 
 def unexpected_error(error: Exception) -> Response:

@@ -30,8 +30,9 @@ graceful_timeout = 10
 accesslog = "-"
 errorlog = "-"
 
-# gunicorn >= 25.1 opens a control socket at ~/.gunicorn/gunicorn.ctl by default; two servers
-# under one account would fight over it, and we do not use `gunicornc`.
+# gunicorn >= 25.1 opens a control socket by default, $XDG_RUNTIME_DIR/gunicorn.ctl (else
+# ~/.gunicorn/gunicorn.ctl); two servers under one account would fight over it, and we do not
+# use `gunicornc`.
 control_socket_disable = True
 
 

@@ -77,6 +77,10 @@ def parser() -> argparse.ArgumentParser:
     _course_options(do_grade)
     do_grade.add_argument("--jobs", type=_positive_int, default=1, help="submissions at once")
     do_grade.add_argument(
+        "--assignment", action="append", default=[], metavar="ID",
+        help="grade only this assignment (repeat for several; default: all)",
+    )  # fmt: skip
+    do_grade.add_argument(
         "--timeout-test", type=_positive_float, metavar="S", help="seconds per test"
     )
     do_grade.add_argument(
@@ -115,7 +119,7 @@ def cmd_assign(args: argparse.Namespace) -> None:
 
 
 def cmd_grade(args: argparse.Namespace) -> None:
-    suite = Suite.load(args.tests or args.course / TESTS_DIR)
+    suite = Suite.load(args.tests or args.course / TESTS_DIR, assignments=tuple(args.assignment))
     limits = suite.manifest.limits
     if args.timeout_test:
         limits = replace(limits, test=args.timeout_test)

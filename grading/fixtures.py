@@ -234,6 +234,7 @@ def run_notebook(
     # and compiles 39 grammars (1-3 s per grading run) for IRI checks a notebook never needs.
     sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -262,6 +263,11 @@ def run_notebook(
         ) from None
     except DeadKernelError:
         raise SubmissionFailed(f"{notebook}: the kernel died (a crash or out of memory)") from None
+    finally:
+        # Also when the test's own time limit interrupts us mid-cell: a kernel stuck in a loop
+        # must not go on eating a core after its test has ended.
+        if client.km is not None and client.km.has_kernel:
+            run_sync(client.km.shutdown_kernel)(now=True)
     return executed
 
 

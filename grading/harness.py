@@ -18,10 +18,12 @@ Only the standard library here: this module runs beside the submission's code.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import json
 import os
 import runpy
+import signal
 import sys
 import traceback
 from typing import Any
@@ -30,7 +32,21 @@ OUTPUT_TAIL = 2000  # characters of a snippet's printed output sent back with it
 TRACEBACK_FRAMES = 6  # the student's innermost frames shown with an exception
 
 
+def die_with_the_grader() -> None:
+    """Be killed when the process that started us dies (Linux): a submission stuck in a loop must
+    not outlive a grader that was stopped at its time limit. Elsewhere, the grader's own kill of
+    the process group is all there is."""
+    if not sys.platform.startswith("linux"):
+        return
+    grader = os.getppid()
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    if os.getppid() != grader:  # the grader died before the request took effect
+        os._exit(1)
+
+
 def main(argv: list[str]) -> int:
+    die_with_the_grader()
     mode, submission, *rest = argv
     submission = os.path.realpath(submission)
     sys.path.insert(0, submission)  # before the editable install's finder: the submission wins

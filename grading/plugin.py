@@ -58,6 +58,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="only part of the graded tests run (a student's check, a re-run): totals are not "
         "compared with the manifest",
     )
+    group.addoption(
+        "--grading-assignments",
+        help="comma-separated assignment ids: run only their tests (implies --grading-subset)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep only the tests of the assignments asked for (`--grading-assignments A2,A3`)."""
+    wanted = config.getoption("grading_assignments")
+    if not wanted:
+        return
+    wanted_ids = set(wanted.split(","))
+    manifest = config.stash[MANIFEST_KEY]
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("assignment")
+        assignment = marker.args[0] if marker and marker.args else None
+        (keep if assignment in wanted_ids else drop).append(item)
+    unknown = wanted_ids - set(manifest.assignments)
+    if unknown:
+        raise pytest.UsageError(f"no assignment {', '.join(sorted(unknown))} in the manifest")
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -108,7 +132,8 @@ class Recorder:
                 tests.append(describe(item, self.manifest))
             except ValueError as error:
                 problems.append(f"{item.nodeid}: {error}")
-        if not self.config.getoption("grading_subset"):
+        subset = self.config.getoption("grading_subset")
+        if not subset and not self.config.getoption("grading_assignments"):
             problems += _total_problems(tests, self.manifest)
         problems += self.course_imports()
         self.write("collected", tests=tests)
@@ -285,14 +310,21 @@ def submission_cli(
 def submission_server(
     submission: Path, submission_env: dict[str, str], tmp_path: Path
 ) -> Callable[..., Any]:
-    """`with submission_server(module, *args, ready="/", timeout=60) as server:` runs
-    `python -m MODULE ARGS` of the submission ("{port}" in ARGS becomes a free port) until
-    `server.url + ready` answers 200; `server.url` is http://127.0.0.1:<port>."""
+    """`with submission_server(module, *args, ready="/", timeout=60, env=None) as server:` runs
+    `python -m MODULE ARGS` of the submission ("{port}" in ARGS becomes a free port; `env` adds
+    variables) until `server.url + ready` answers 200; `server.url` is http://127.0.0.1:<port>."""
     numbers = itertools.count(1)
 
-    def submission_server(module: str, *args: str, ready: str = "/", timeout: float = 60):
+    def submission_server(
+        module: str,
+        *args: str,
+        ready: str = "/",
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+    ):
         log = tmp_path / f"server-{next(numbers)}.log"
-        return serve(submission, module, args, submission_env, log, ready, timeout)
+        return serve(submission, module, args, {**submission_env, **(env or {})}, log, ready,
+                     timeout)  # fmt: skip
 
     return submission_server
 

@@ -99,14 +99,15 @@ def check_summary(run: Run, manifest: Manifest) -> str:
 
 
 def summary(run: Run, manifest: Manifest) -> dict[str, Any]:
-    """The gradebook's view of a run: total, per assignment, and status."""
+    """The gradebook's view of a run: total, per assignment graded, and status. (Grading some
+    assignments only, `--assignment`, leaves the others out of both the total and the row.)"""
+    graded = [id_ for id_ in manifest.assignments if any(t.assignment == id_ for t in run.tests)]
     return {
         "status": run.status,
         "score": run.score,
-        "max_score": manifest.total,
+        "max_score": sum(manifest.assignments[id_].points for id_ in graded),
         "assignments": {
-            id_: sum(t.score for t in run.tests if t.assignment == id_)
-            for id_ in manifest.assignments
+            id_: sum(t.score for t in run.tests if t.assignment == id_) for id_ in graded
         },
     }
 
@@ -117,7 +118,8 @@ def write_grades_csv(path: Path, rows: Iterable[tuple[str, dict[str, Any]]], man
         writer = csv.writer(file)
         writer.writerow([*CSV_HEAD, *manifest.assignments, "status"])
         for name, row in rows:
-            scores = [_g(row["assignments"].get(id_, 0)) for id_ in manifest.assignments]
+            scores = [_g(row["assignments"][id_]) if id_ in row["assignments"] else ""
+                      for id_ in manifest.assignments]  # fmt: skip
             writer.writerow([name, _g(row["score"]), _g(row["max_score"]), *scores, row["status"]])
 
 

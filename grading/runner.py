@@ -40,12 +40,17 @@ class Suite:
     dir: Path
     manifest: Manifest
     check: bool = False  # a student's check: the public tests alone
+    assignments: tuple[str, ...] = ()  # only these assignments' tests (all when empty)
 
     @classmethod
-    def load(cls, tests_dir: Path, check: bool = False) -> Suite:
+    def load(cls, tests_dir: Path, check: bool = False, assignments: tuple[str, ...] = ()) -> Suite:
         if not tests_dir.is_dir():
             raise GraderError(f"no graded tests at {tests_dir} (give --tests DIR)")
-        return cls(tests_dir.resolve(), load_manifest(tests_dir), check)
+        manifest = load_manifest(tests_dir)
+        unknown = set(assignments) - set(manifest.assignments)
+        if unknown:
+            raise GraderError(f"no assignment {', '.join(sorted(unknown))} in the manifest")
+        return cls(tests_dir.resolve(), manifest, check, tuple(assignments))
 
     @property
     def paths(self) -> list[Path]:
@@ -167,6 +172,8 @@ def _pytest(
     ]
     if suite.check or label == "rerun":
         command.append("--grading-subset")
+    if suite.assignments:
+        command += ["--grading-assignments", ",".join(suite.assignments)]
     if work is None:
         command.append("--collect-only")
     else:

@@ -54,8 +54,10 @@ def unique_names(sources: list[Path]) -> list[str]:
 def working_copy(source: Path, dest: Path, limits: Limits, ignore: tuple[str, ...]) -> Path:
     """Copy or unpack `source` into a new folder `dest`; return the submission's root in it.
 
-    An archive holding a single folder has that folder as its root. Raises `Refused`.
+    An archive holding a single folder has that folder as its root. Raises `Refused`. Besides
+    `ignore`, what is never worth grading (version control, environments, caches) stays out.
     """
+    ignore = (*ALWAYS_IGNORED, *ignore)
     budget = _Budget(limits)
     dest.mkdir(parents=True)
     if source.is_dir():

@@ -11,7 +11,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv_bin="${VIRTUAL_ENV:-$(dirname "$here")/.venv}/bin"
+# shellcheck source=mlflow/common.sh
+source "$here/common.sh"
+venv_bin="$(course_env_bin "$here")"
 port=5002
 model="models:/movie-recommender@champion"
 dry_run=false
@@ -37,7 +39,7 @@ export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
 
 if $dry_run; then # the same command, ready to paste
   echo "PATH=$venv_bin:\$PATH MLFLOW_TRACKING_URI=$MLFLOW_TRACKING_URI" \
-    "MLFLOW_DISABLE_TELEMETRY=$MLFLOW_DISABLE_TELEMETRY $(printf '%q ' "${command[@]}")"
+    "MLFLOW_DISABLE_TELEMETRY=$MLFLOW_DISABLE_TELEMETRY $(shell_line "${command[@]}")"
   exit 0
 fi
 echo "serving $model from $MLFLOW_TRACKING_URI on http://127.0.0.1:$port" >&2

@@ -11,7 +11,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv_bin="${VIRTUAL_ENV:-$(dirname "$here")/.venv}/bin"
+# shellcheck source=mlflow/common.sh
+source "$here/common.sh"
+venv_bin="$(course_env_bin "$here")"
 port=5001
 dir="$here"
 dry_run=false
@@ -55,7 +57,7 @@ export MLFLOW_DISABLE_TELEMETRY="${MLFLOW_DISABLE_TELEMETRY:-true}"
 
 if $dry_run; then # the same command, ready to paste
   echo "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=$MLFLOW_SERVER_ENABLE_JOB_EXECUTION" \
-    "MLFLOW_DISABLE_TELEMETRY=$MLFLOW_DISABLE_TELEMETRY $(printf '%q ' "${command[@]}")"
+    "MLFLOW_DISABLE_TELEMETRY=$MLFLOW_DISABLE_TELEMETRY $(shell_line "${command[@]}")"
   exit 0
 fi
 

@@ -1,4 +1,4 @@
-"""The command line: `python -m movierec {download,train,evaluate,predict,recommend,info} --help`.
+"""The command line: `python -m movierec {download,train,...,info,batch,spark-als} --help`.
 
 Graders and the other parts of the course rely on these commands and their output formats.
 Results go to stdout, progress to stderr. Every failure ends with one line starting `error:`:
@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import time
 from pathlib import Path
 
 from movierec import __version__, locations
@@ -21,19 +23,26 @@ from movierec.errors import (
     DataError,
     ModelLoadError,
     ModelSaveError,
+    SetupError,
+    StoreError,
     TrainingError,
     UnknownUserError,
 )
 from movierec.hyperparameters import (
     DEFAULT_MODEL,
     MODEL_CONFIGS,
+    AlsConfig,
     ModelConfig,
     config_class,
     model_names,
 )
+from movierec.limits import MAX_K
 
 # Failures a user can cause and fix: one `error:` line each, exit code 1.
-EXPECTED_ERRORS = (DataError, ModelLoadError, ModelSaveError, TrainingError, UnknownUserError)
+EXPECTED_ERRORS = (
+    DataError, ModelLoadError, ModelSaveError, SetupError, StoreError, TrainingError,
+    UnknownUserError,
+)  # fmt: skip
 PREDICTIONS_HEADER = "user_id,item_id,prediction"
 
 EXAMPLES = """examples:
@@ -45,6 +54,8 @@ EXAMPLES = """examples:
   python -m movierec recommend --model models/default --user 42 -k 5
   python -m movierec predict --model models/default --pairs pairs.csv --out predictions.csv
   python -m movierec info --model models/default
+  python -m movierec batch --model models/default --out stores/default.sqlite
+  python -m movierec spark-als --dataset ml-100k --out stores/als.sqlite
 
 exit codes: 0 done, 1 the command failed (one line starting `error:` says why),
             2 wrong usage (one `error:` line; add --help to any command for its options)
@@ -248,6 +259,58 @@ def cmd_info(args: argparse.Namespace) -> None:
                   f"train --dataset ml-100k --out {model}` (or `make retrain`)")  # fmt: skip
 
 
+def cmd_batch(args: argparse.Namespace) -> None:
+    from movierec.batch import build_store
+
+    started = time.perf_counter()
+    about = build_store(args.model, args.out, args.k)
+    print(
+        f"stored the top {about['k']} of each of {about['n_users']:,} users in {args.out} "
+        f"(model {about['model_version']}, {time.perf_counter() - started:.1f} s); "
+        f"serve it with MOVIEREC_STORE={args.out}"
+    )
+
+
+def cmd_spark_als(args: argparse.Namespace) -> None:
+    spark_als = _spark_job()
+    dataset = _dataset(args)
+    say(f"training Spark's ALS on {dataset.describe()}")
+    started = time.perf_counter()
+    with spark_als.spark_session(args.cores) as spark:
+        about = spark_als.run(
+            spark, dataset, args.out, args.k, args.config,
+            test_fraction=args.test_fraction, holdout_seed=args.holdout_seed,
+        )  # fmt: skip
+    measured = ""
+    if about["metrics"]:
+        cold = about["cold_start"]["test_ratings"]
+        measured = (f"; RMSE {about['metrics']['rmse']:.4f} on the held-out ratings, {cold:,} of "
+                    "them cold (predicted as the training mean)")  # fmt: skip
+    print(
+        f"stored ALS's top {about['k']} of each of {about['n_users']:,} users in {args.out} "
+        f"(model {about['model_version']}, {time.perf_counter() - started:.1f} s){measured}"
+    )
+
+
+def _spark_job():
+    """`movierec.spark_als`, or a `SetupError` saying what to install (Spark is an extra)."""
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        raise SetupError(
+            "Spark runs on Java 17, which is not installed: sudo apt-get install "
+            "openjdk-17-jre-headless (Debian, Ubuntu), then try again"
+        )
+    try:
+        from movierec import spark_als
+    except ModuleNotFoundError as error:
+        if not (error.name or "").startswith(("pyspark", "py4j")):
+            raise
+        raise SetupError(
+            "pyspark is not installed: pip install -r requirements-dev.txt "
+            "(or just pip install pyspark==4.3.0)"
+        ) from None
+    return spark_als
+
+
 def _print_metrics(metrics: dict[str, float], as_json: bool) -> None:
     if as_json:
         print(json.dumps(metrics))
@@ -342,6 +405,19 @@ def hyperparameters(args: argparse.Namespace) -> ModelConfig:
     return cls(**given)
 
 
+def add_als_options(parser: argparse.ArgumentParser) -> None:
+    """One option per field of `AlsConfig` (`--rank`, `--reg-param`, ...), same defaults."""
+    group = parser.add_argument_group("hyperparameters (movierec.hyperparameters.AlsConfig)")
+    for name, default in AlsConfig.field_defaults().items():
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default),
+                           default=default, help=f"(default: {default})")  # fmt: skip
+
+
+def als_hyperparameters(args: argparse.Namespace) -> AlsConfig:
+    """The `AlsConfig` the options of `add_als_options` describe (or ValueError)."""
+    return AlsConfig(**{name: getattr(args, name) for name in AlsConfig.field_defaults()})
+
+
 def _model_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=locations.model_location(), metavar="MODEL_DIR",
@@ -433,6 +509,47 @@ def build_parser() -> Parser:
     _model_option(p)
     p.add_argument("--json", action="store_true", help="print its metadata as JSON")
     p.set_defaults(run=cmd_info, parser=p)
+
+    p = commands.add_parser(
+        "batch",
+        help="store every user's top-k and the model's features for lookup by id (lecture 7)",
+        description="Compute each user's top-k once, with the model's user and movie vectors, "
+        "biases and rating counts, into one SQLite file, swapped in atomically: a server started "
+        "with MOVIEREC_STORE=OUT answers /recommendations/<user_id> from it without loading the "
+        "model. Run it again after every new model.",
+    )
+    _model_option(p)
+    p.add_argument("--out", default=str(locations.store_location()), metavar="STORE",
+                   help="the store file; replaces only an earlier store (default: "
+                   "$MOVIEREC_STORE, else %(default)s)")  # fmt: skip
+    p.add_argument("-k", type=positive_int, default=MAX_K,
+                   help=f"recommendations kept per user, the most a lookup answers (at most "
+                   f"{MAX_K}, the API's limit; default: %(default)s)")  # fmt: skip
+    p.set_defaults(run=cmd_batch, parser=p)
+
+    p = commands.add_parser(
+        "spark-als",
+        help="the same store from Spark's ALS: train, measure, store (lecture 7; needs pyspark)",
+        description="Train MLlib's ALS in Spark, measure its RMSE on the hold-out `train` uses "
+        "(test ratings of users or movies it never saw are predicted as the training mean), then "
+        "store every user's top-k and its vectors in the format `batch` writes. Spark runs "
+        "inside this process (local[CORES], on 127.0.0.1); under spark-submit, on its cluster.",
+    )
+    _dataset_options(p, "default: ml-100k if available, else synthetic")
+    p.add_argument("--out", default=str(locations.DEFAULT_STORE.with_name("als.sqlite")),
+                   metavar="STORE", help="the store file; replaces only an earlier store "
+                   "(default: %(default)s)")  # fmt: skip
+    p.add_argument("-k", type=positive_int, default=MAX_K,
+                   help="recommendations kept per user (default: %(default)s)")  # fmt: skip
+    p.add_argument("--test-fraction", type=holdout_share, default=0.2,
+                   help="share of each user's ratings held out to measure RMSE when there is "
+                   "no --split (default: %(default)s, as `train`)")  # fmt: skip
+    p.add_argument("--holdout-seed", type=int, default=42,
+                   help="which ratings are held out (default: %(default)s, as train)")  # fmt: skip
+    p.add_argument("--cores", type=positive_int, default=2,
+                   help="cores of the local Spark (default: %(default)s)")  # fmt: skip
+    add_als_options(p)
+    p.set_defaults(run=cmd_spark_als, parser=p, ratings=None)
     return parser
 
 
@@ -441,6 +558,13 @@ def _check_usage(args: argparse.Namespace) -> None:
     parser = args.parser
     if args.command == "evaluate" and bool(args.ratings) == bool(args.dataset or args.split):
         parser.error("evaluate needs either --dataset [--split] or --ratings")
+    if args.command in ("batch", "spark-als") and args.k > MAX_K:
+        parser.error(f"-k must be at most {MAX_K} (no answer holds more), not {args.k}")
+    if args.command == "spark-als":
+        try:
+            args.config = als_hyperparameters(args)
+        except ValueError as error:  # e.g. --rank 0
+            parser.error(str(error))
     if args.command == "train":
         if args.ratings and (args.dataset or args.split):
             parser.error("train takes --dataset [--split] or --ratings, not both")

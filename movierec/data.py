@@ -257,10 +257,12 @@ def holdout_split(
     """
     if not 0 <= test_fraction < 1:
         raise ValueError(f"test_fraction must be at least 0 and below 1, not {test_fraction}")
+    # BEGIN SOLUTION A2.2: mark test_fraction of each user's ratings, chosen at random, as test
     rng = np.random.default_rng(seed)
     is_test = np.zeros(len(ratings), dtype=bool)
     positions = np.arange(len(ratings))
     for rows in ratings.groupby("user_id").indices.values():
         n_test = int(len(rows) * test_fraction)
         is_test[rng.choice(positions[rows], size=n_test, replace=False)] = True
+    # END SOLUTION
     return ratings[~is_test].reset_index(drop=True), ratings[is_test].reset_index(drop=True)

@@ -17,6 +17,14 @@ class ModelSaveError(Exception):
     """A model cannot be saved at the path asked for: something that is not a model is there."""
 
 
+class SetupError(Exception):
+    """A tool the command needs is missing or not set up (pyspark, Java, a Spark setting)."""
+
+
+class StoreError(Exception):
+    """A recommendation store is missing, is not a store, or cannot be written at that path."""
+
+
 class TrainingError(Exception):
     """Training could not produce a model with these settings (e.g. it diverged)."""
 

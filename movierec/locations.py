@@ -14,6 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Where `make demo` and `python -m movierec train` save the model when no --out is given.
 DEFAULT_MODEL_DIR = PROJECT_ROOT / "models" / "default"
 
+# Where `python -m movierec batch` writes the recommendation store when no --out is given.
+DEFAULT_STORE = PROJECT_ROOT / "stores" / "default.sqlite"
+
 
 def data_dir() -> Path:
     """The dataset cache: `$MOVIEREC_DATA_DIR`, else the (git-ignored) `data/` folder."""
@@ -27,6 +30,11 @@ def model_location() -> str:
     which a Path would mangle.
     """
     return os.environ.get("MOVIEREC_MODEL") or str(DEFAULT_MODEL_DIR)
+
+
+def store_location() -> Path:
+    """The recommendation store (lecture 7): `$MOVIEREC_STORE`, else `stores/default.sqlite`."""
+    return Path(os.environ.get("MOVIEREC_STORE") or DEFAULT_STORE)
 
 
 def movielens_base_url() -> str:

@@ -42,10 +42,12 @@ def ndcg_at_k(hits, n_relevant: int) -> float:
     `hits[j]` says whether the movie at position j+1 was liked; position 1 counts 1, position 2
     0.63, position 3 0.5, ... The score is divided by the best possible, so 1.0 means perfect.
     """
+    # BEGIN SOLUTION A2.3: the discounted gain of the hits, divided by the best possible gain
     hits = np.asarray(hits, dtype=float)
     discounts = 1.0 / np.log2(np.arange(2, len(hits) + 2))
     ideal = discounts[: min(len(hits), n_relevant)].sum()
     return float(hits @ discounts / ideal) if ideal > 0 else 0.0
+    # END SOLUTION
 
 
 def ranking_metrics(

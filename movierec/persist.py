@@ -122,6 +122,7 @@ def save_model(recommender: Recommender, path: str | Path) -> Path:
     versions.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=versions, prefix=".saving-"))
     try:
+        staging.chmod(0o755)  # mkdtemp makes it private: a server running as another user reads it
         _write_model(recommender, staging)
         version = versions / _free_name(versions, _version_name(recommender.metadata))
         staging.rename(version)
@@ -136,7 +137,11 @@ def save_model(recommender: Recommender, path: str | Path) -> Path:
 
 def _write_model(recommender: Recommender, folder: Path) -> None:
     """The four files of a model, flushed to disk."""
-    torch.save(recommender.model.state_dict(), folder / MODEL_FILE)
+    model = recommender.model
+    # BEGIN SOLUTION A2.4: save the weights alone (a state dict), and what rebuilds the network
+    torch.save(model.state_dict(), folder / MODEL_FILE)
+    network = {"class": type(model).__name__, "init_args": model.init_args}
+    # END SOLUTION
     rated = recommender.rated
     np.savez_compressed(
         folder / RATED_FILE,
@@ -144,16 +149,11 @@ def _write_model(recommender: Recommender, folder: Path) -> None:
         item_index=recommender.items.indices(rated.item_id),
     )
     recommender.movies.to_csv(folder / MOVIES_FILE, index=False)
-    model = recommender.model
     info = {
         **recommender.metadata,
         "format_version": FORMAT_VERSION,
         # The name given at training ("mf", "blend" ...) stays; class and arguments are the model's.
-        "model": {
-            **recommender.metadata.get("model", {}),
-            "class": type(model).__name__,
-            "init_args": model.init_args,
-        },
+        "model": {**recommender.metadata.get("model", {}), **network},
         "rating_range": list(recommender.rating_range),
         "user_ids": recommender.users.raw_ids.tolist(),
         "item_ids": recommender.items.raw_ids.tolist(),

@@ -50,6 +50,15 @@ def answers(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
+def listening(port: int, host: str = "127.0.0.1") -> bool:
+    """True when something accepts TCP connections on host:port (e.g. a TLS server)."""
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
 def log_tail(log: Path, chars: int = 3000) -> str:
     """The end of a log file, or a note that there is none."""
     try:

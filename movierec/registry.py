@@ -59,8 +59,10 @@ def register_and_promote(
     decision = promotion.decide(
         _metadata(candidate.run_id), _metadata(champion.run_id) if champion else None
     )
+    # BEGIN SOLUTION A4.2: move the alias to the candidate when the rule says so
     if decision.promote:
         client.set_registered_model_alias(name, alias, candidate.version)
+    # END SOLUTION
     current = candidate.version if decision.promote else champion.version
     reason = f"version {candidate.version}: {decision.reason}"
     return Promotion(str(candidate.version), decision.promote, str(current), reason)

@@ -118,9 +118,9 @@ def log_training_run(
     metadata = read_metadata(model_dir)
     dataset, result = metadata["dataset"], trained.measured
     with mlflow.start_run(run_name=run_name) as run:
+        # BEGIN SOLUTION A4.1: log the parameters (hyperparameters, dataset, checksum) and tags
         # Parameters: what went in. The checksum pins the exact ratings, not just their name.
         mlflow.log_params({
-            "model": result.config.model,
             **result.config.to_dict(),
             "dataset": dataset["name"],
             "dataset_checksum": dataset["checksum"],
@@ -132,6 +132,8 @@ def log_training_run(
             "model_version": metadata["version"],
             "movierec_version": movierec.__version__,
         })  # fmt: skip
+        # END SOLUTION
+        mlflow.log_param("model", result.config.model)  # which of the package's models: "mf", ...
 
         # Per-epoch metrics with step=epoch: the UI draws them as curves over epochs. (A blend
         # has no epochs of its own: its members' are in the metadata.)
@@ -148,6 +150,7 @@ def log_training_run(
         # Final metrics, under names of their own: a run's "valid_rmse" is the *last* epoch's
         # value, while the model kept is the *best* epoch's. `model_id` links them to the logged
         # model too, so the registry shows them beside every version made from it.
+        # BEGIN SOLUTION A4.1: log the final metrics: the kept epoch's, and the hold-out's as test_*
         final = {
             "best_valid_rmse": result.best_valid_rmse,
             "best_epoch": result.best_epoch,
@@ -155,6 +158,7 @@ def log_training_run(
             **{f"test_{_metric_name(name)}": value for name, value in trained.metrics.items()},
         }
         mlflow.log_metrics(final, model_id=model_info.model_id)
+        # END SOLUTION
     return LoggedRun(run.info.run_id, model_info.model_uri, dict(trained.metrics))
 
 

@@ -46,6 +46,21 @@ def require_root() -> None:
     require(os.geteuid() == 0, "needs root (network namespaces, sshd, ufw)")
 
 
+# --- the numbered notebooks, executed once per session ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def notebook_run_dir(tmp_path_factory) -> Path:
+    """Where tests/notebooks runs the numbered notebooks in order: their files go under it, and
+    the executed copies, with every output, into its `executed/` folder, which the website reuses.
+    `make site` sets MOVIEREC_NOTEBOOK_RUN_DIR to keep them in its build folder."""
+    chosen = os.environ.get("MOVIEREC_NOTEBOOK_RUN_DIR")
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        return Path(chosen).resolve()
+    return tmp_path_factory.mktemp("notebook-sequence")
+
+
 # --- a small trained model, shared by every test that needs one --------------------------------
 
 TINY_TRAINING = {"epochs": 12, "n_factors": 16, "seed": 7}
@@ -126,6 +141,34 @@ def live_server(app) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+# --- a real headless Chromium -------------------------------------------------------------------
+
+# Chromium calls Google's servers unless told not to: with these flags nothing leaves loopback.
+CHROMIUM_OFFLINE_FLAGS = [
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
+    "--component-updater=url-source=http://127.0.0.1:9/",
+]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory) -> Iterator:
+    """Debian's Chromium, driven by Playwright from PyPI (`playwright install` would download a
+    browser, which this course never does). One per test module: Playwright's event loop must
+    not outlive the module that uses it (the notebook tests run their own)."""
+    executable = require_tool("chromium")
+    from playwright.sync_api import sync_playwright
+
+    # The browser's profile, caches and crash dumps go to a temporary folder, not ~/.config.
+    home = tmp_path_factory.mktemp("chromium")
+    env = {**os.environ, "TMPDIR": str(home), "XDG_CONFIG_HOME": str(home), "HOME": str(home)}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_OFFLINE_FLAGS, env=env, headless=True
+        )
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,15 +14,19 @@ async function showModel() {
   const model = document.getElementById("model");
   try {
     const health = await getJson("health");
-    model.textContent = `Model trained on ${health.dataset} at ${health.created_at}` +
-      ` (${health.n_users} users, ${health.n_items} movies).`;
+    const madeUp = health.dataset === "synthetic" ? ": synthetic data, made-up titles" : "";
+    model.textContent = `Model ${health.version} trained on ${health.dataset} at ` +
+      `${health.created_at} (${health.n_users} users, ${health.n_items} movies${madeUp}).`;
   } catch (error) {
     model.textContent = `The server did not answer /health: ${error.message}`;
   }
 }
 
+let latestRequest = 0;  // answers can arrive out of order: only the newest request may show
+
 async function showRecommendations(event) {
-  event.preventDefault();  // stay on this page: the form is sent by fetch, not by the browser
+  event?.preventDefault();  // stay on this page: the form is sent by fetch, not by the browser
+  const request = ++latestRequest;
   const status = document.getElementById("status");
   const table = document.getElementById("recommendations");
   const query = new URLSearchParams({
@@ -33,6 +37,7 @@ async function showRecommendations(event) {
   table.hidden = true;
   try {
     const answer = await getJson(`recommend?${query}`);
+    if (request !== latestRequest) return;  // the user asked again meanwhile
     const rows = answer.recommendations.map((movie, rank) => {
       const row = document.createElement("tr");
       for (const text of [rank + 1, movie.title, movie.score.toFixed(2)]) {
@@ -46,9 +51,10 @@ async function showRecommendations(event) {
     table.hidden = false;
     status.textContent = `Top ${rows.length} movies for user ${answer.user_id}:`;
   } catch (error) {
-    status.textContent = `Error: ${error.message}`;
+    if (request === latestRequest) status.textContent = `Error: ${error.message}`;
   }
 }
 
 document.getElementById("pick-user").addEventListener("submit", showRecommendations);
 showModel();
+showRecommendations();  // the pre-filled user's list at once: something to look at before a click

@@ -2,40 +2,15 @@
 
 Playwright (from PyPI) drives Debian's Chromium; `playwright install` would download a browser,
 which this course never does. The flags keep Chromium from calling Google's servers, and a
-request log proves the page talked to nothing but our server.
+request log proves the page talked to nothing but our server. (The `browser` fixture, shared
+with the website's tests, is in tests/conftest.py.)
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 
-from tests.conftest import require_tool
-
 pytestmark = pytest.mark.slow
-
-OFFLINE_FLAGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
-    "--component-updater=url-source=http://127.0.0.1:9/",
-]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory) -> Iterator:
-    executable = require_tool("chromium")
-    from playwright.sync_api import sync_playwright
-
-    # The browser's profile, caches and crash dumps go to a temporary folder, not ~/.config.
-    home = tmp_path_factory.mktemp("chromium")
-    env = {**os.environ, "TMPDIR": str(home), "XDG_CONFIG_HOME": str(home), "HOME": str(home)}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable, args=OFFLINE_FLAGS, env=env, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -57,7 +32,7 @@ def test_page_shows_a_users_recommendations(app, page, live_server, tmp_path):
     expected = [r.title for r in recommender.recommend(user, 5)]
 
     page.goto("/")
-    page.get_by_text("Model trained on").wait_for()  # filled in from /health
+    page.get_by_text("trained on synthetic").wait_for()  # filled in from /health
     page.fill("#user-id", str(user))
     page.fill("#k", "5")
     page.click("button[type=submit]")
@@ -68,6 +43,16 @@ def test_page_shows_a_users_recommendations(app, page, live_server, tmp_path):
     page.screenshot(path=tmp_path / "recommendations.png")
     assert not page.errors
     assert all(url.startswith(live_server) for url in page.requests), page.requests
+
+
+def test_page_shows_the_first_users_recommendations_before_any_click(app, page):
+    recommender = app.extensions["recommender"]
+    first = int(recommender.users.raw_ids[0])
+    page.goto("/")
+    page.get_by_text(f"Top 10 movies for user {first}").wait_for()
+    titles = page.locator("#recommendations tbody tr td:nth-child(2)").all_text_contents()
+    assert titles == [r.title for r in recommender.recommend(first, 10)]
+    assert recommender.version in page.locator("#model").text_content()
 
 
 def test_page_shows_the_apis_error_message(app, page):

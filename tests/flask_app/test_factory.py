@@ -6,8 +6,9 @@ import shutil
 
 import pytest
 from flask.cli import routes_command
+from werkzeug.test import EnvironBuilder
 
-import flask_app
+import movierec.serving
 from flask_app import create_app
 from movierec import locations
 from tests.conftest import REPO_ROOT
@@ -16,7 +17,8 @@ from tests.conftest import REPO_ROOT
 @pytest.fixture
 def clean_env(monkeypatch):
     """No MOVIEREC_MODEL or FLASK_* settings leaking in from the shell that runs the tests."""
-    for name in ("MOVIEREC_MODEL", "FLASK_DEBUG", "FLASK_MAX_CONTENT_LENGTH"):
+    for name in ("MOVIEREC_MODEL", "MOVIEREC_STORE", "FLASK_DEBUG", "FLASK_MAX_CONTENT_LENGTH",
+                 "FLASK_PROXY_HOPS"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -90,14 +92,14 @@ def test_corrupt_model_is_one_clear_line(tmp_path, trained_model_dir):
 
 
 def test_model_is_loaded_once_not_per_request(monkeypatch, trained_model_dir):
-    loads = []
-    real_loader = flask_app.load_for_serving
+    loads = []  # create_app imports the loader from movierec.serving when it builds an app
+    real_loader = movierec.serving.load_for_serving
 
     def counting_loader(location):
         loads.append(location)
         return real_loader(location)
 
-    monkeypatch.setattr(flask_app, "load_for_serving", counting_loader)
+    monkeypatch.setattr(movierec.serving, "load_for_serving", counting_loader)
     app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
     client = app.test_client()
     for _ in range(3):
@@ -110,3 +112,28 @@ def test_routes_command_lists_the_api(runner):
     assert result.exit_code == 0
     for rule in ("/health", "/recommend", "/predict", "/movies/<item_id>"):
         assert rule in result.output
+
+
+def client_seen_by_the_app(app, forwarded_for: str) -> tuple[str, str]:
+    """(REMOTE_ADDR, scheme) after the app's WSGI stack, for a request from the local proxy."""
+    environ = EnvironBuilder(
+        "/health",
+        headers={"X-Forwarded-For": forwarded_for, "X-Forwarded-Proto": "https"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    ).get_environ()
+    app.wsgi_app(environ, lambda status, headers: None)  # ProxyFix rewrites environ in place
+    return environ["REMOTE_ADDR"], environ["wsgi.url_scheme"]
+
+
+def test_forwarded_headers_are_ignored_without_a_proxy(clean_env, trained_model_dir):
+    """With no proxy in front (the default), a client cannot pretend to be someone else."""
+    app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
+    assert client_seen_by_the_app(app, "203.0.113.9") == ("127.0.0.1", "http")
+
+
+def test_behind_one_proxy_the_app_sees_the_client_nginx_saw(clean_env, trained_model_dir):
+    """FLASK_PROXY_HOPS=1 (the systemd unit): the last forwarded address is the client's; an
+    address the client itself slipped in before it is ignored."""
+    clean_env.setenv("FLASK_PROXY_HOPS", "1")
+    app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
+    assert client_seen_by_the_app(app, "6.6.6.6, 203.0.113.9") == ("203.0.113.9", "https")

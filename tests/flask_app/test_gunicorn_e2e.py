@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import runpy
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -206,3 +207,18 @@ def test_missing_model_stops_start_up_with_one_line(command, tmp_path):
     text = log.read_text()
     assert "Traceback" not in text
     assert f"no model at {missing}: train one with `python -m movierec train --out" in text
+
+
+def test_a_port_in_use_is_one_clear_line(trained_model_dir, tmp_path):
+    """macOS's AirPlay holds port 5000: gunicorn says so once and exits, instead of retrying."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**server_env(trained_model_dir), "PORT": str(port)}  # what `make serve PORT=` sets
+        done = subprocess.run([*GUNICORN, APP], cwd=REPO_ROOT, env=env, capture_output=True,
+                              text=True, timeout=START_TIMEOUT)  # fmt: skip
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0], done.stderr
+    assert "make serve PORT=" in errors[0] and "Traceback" not in done.stderr

@@ -1,5 +1,5 @@
-"""The pyfunc model (movierec/mlflow_model.py) and the tracking helpers on their own: no server,
-nothing logged (fast)."""
+"""The pyfunc model (movierec/mlflow_model.py) on its own, and loading from a tracking server
+that is down: no server, nothing logged (fast)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from movierec import tracking
 from movierec.mlflow_model import OUTPUT_COLUMNS, RecommenderModel
 from movierec.persist import load_model
 from movierec.processes import free_port
 from movierec.recommender import MAX_K
-from movierec.tracking import TORCH_CPU_INDEX, pip_requirements
 from tests.mlflow.fixtures import subprocess_env
 
 
@@ -49,21 +47,6 @@ def test_bad_rows_are_invalid_parameters(model, user_id, k, words):
     with pytest.raises(MlflowException, match=words) as error:
         model.predict(None, pd.DataFrame({"user_id": [user_id], "k": [k]}))
     assert error.value.error_code == "INVALID_PARAMETER_VALUE"  # `mlflow models serve`: a 400
-
-
-def test_requirements_pin_torch_and_point_pip_at_the_cpu_wheels():
-    requirements = pip_requirements()
-    assert requirements[0] == f"--extra-index-url {TORCH_CPU_INDEX}"
-    assert "torch==2.13.0" in requirements
-    assert all("+" not in line for line in requirements)  # no `+cpu`: PyPI has no such version
-
-
-def test_tracking_uris_must_be_absolute(tmp_path):
-    for relative in ("sqlite:///mlflow.db", "mlruns", "file:mlruns"):
-        with pytest.raises(ValueError, match="not absolute"):
-            tracking.use_tracking_server(relative)
-    uri = tracking.local_tracking_uri(tmp_path / "store")
-    assert uri == f"sqlite:///{tmp_path}/store/mlflow.db" and uri.startswith("sqlite:////")
 
 
 def test_a_server_that_is_down_fails_in_seconds_with_one_line():

@@ -1,4 +1,4 @@
-"""On a real tracking server: what a run records, the champion rule, and loading by alias."""
+"""movierec.registry on a real tracking server: the champion rule, and loading by alias."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from movierec import tracking
 from movierec.errors import ModelLoadError
 from movierec.persist import load_model
 from movierec.registry import CHAMPION, REGISTERED_MODEL, load_recommender
-from movierec.tracking import METADATA_ARTIFACT
 from tests.mlflow.fixtures import CHAMPION_URI
 
 pytestmark = pytest.mark.slow
@@ -25,27 +24,6 @@ def test_the_configurations_are_ordered_by_hold_out_rmse(registry):
     rmse = {name: run.metrics["rmse"] for name, run in registry.runs.items()}
     assert rmse["better"] < rmse["first"] < rmse["worse"]
     assert rmse["elsewhere"] < rmse["first"]  # better than the champion it may not replace
-
-
-def test_a_run_records_parameters_metrics_curve_and_dataset(registry, synthetic_dataset):
-    client = mlflow.MlflowClient()
-    trained, logged = registry.trained["better"], registry.runs["better"]
-    result = trained.measured
-    run = client.get_run(logged.run_id)
-
-    assert run.data.params["n_factors"] == "16"
-    assert run.data.params["dataset"] == "synthetic"
-    assert run.data.params["dataset_checksum"] == synthetic_dataset.checksum
-    assert run.data.metrics["best_valid_rmse"] == pytest.approx(result.best_valid_rmse)
-    assert run.data.metrics["test_rmse"] == pytest.approx(trained.metrics["rmse"])
-    assert {"test_precision_at_10", "best_epoch"} <= set(run.data.metrics)
-    logged_metadata = mlflow.artifacts.load_dict(f"runs:/{logged.run_id}/{METADATA_ARTIFACT}")
-    assert logged_metadata["version"] == trained.recommender.version
-
-    history = client.get_metric_history(logged.run_id, "valid_rmse")
-    assert [m.step for m in history] == [row["epoch"] for row in result.history]
-    assert [m.value for m in history] == pytest.approx([r["valid_rmse"] for r in result.history])
-    assert "training_curve.png" in {a.path for a in client.list_artifacts(logged.run_id)}
 
 
 def test_the_first_version_becomes_champion(registry):

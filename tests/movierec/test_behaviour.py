@@ -11,26 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from movierec.baselines import GlobalMean, RidgeBaseline
-from movierec.data import holdout_split
 from movierec.metrics import evaluate, rmse
 from movierec.persist import load_model
 from movierec.train import TrainConfig, train
-
-FAST = TrainConfig(epochs=15, n_factors=16, seed=3)
-
-
-@pytest.fixture(scope="module")
-def split(synthetic_dataset):
-    return holdout_split(synthetic_dataset.ratings, 0.2, seed=0)
-
-
-@pytest.fixture(scope="module")
-def trained(split, synthetic_dataset):
-    return train(split[0], synthetic_dataset.movies, FAST, progress=False)
-
+from tests.movierec.conftest import FAST
 
 # --- minimum functionality ----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from movierec.cli import main
 from movierec.processes import free_port
 from tests.conftest import REPO_ROOT
 
-COMMANDS = ["download", "train", "evaluate", "predict", "recommend", "info"]
+COMMANDS = ["download", "train", "evaluate", "predict", "recommend", "info", "batch", "spark-als"]
 QUICK = ["--epochs", "2", "--n-factors", "4", "--quiet"]
 
 
@@ -256,6 +256,29 @@ def test_info_says_what_a_model_is(cli_model):
     assert json.loads(movierec("info", "--model", cli_model, "--json").stdout)["refit"] is True
 
 
+# --- batch (lecture 7) ---------------------------------------------------------------------------
+
+
+def test_batch_stores_every_users_list_and_says_how_to_serve_it(cli_model, tmp_path):
+    from movierec.store import RecommendationStore
+
+    out = tmp_path / "stores" / "mine.sqlite"
+    text = movierec("batch", "--model", cli_model, "--out", out, "-k", 5).stdout
+    assert f"MOVIEREC_STORE={out}" in text and "top 5 of each of" in text
+    file = RecommendationStore(out).current()
+    assert file.k == 5 and len(file.recommendations(1, 5)) == 5
+    again = movierec("batch", "--model", cli_model, "--out", out, "-k", 3).stdout  # replaces it
+    assert "top 3" in again and RecommendationStore(out).current().k == 3
+
+
+def test_batch_never_overwrites_what_is_not_a_store(cli_model, tmp_path):
+    precious = tmp_path / "thesis.sqlite"
+    precious.write_text("three years")
+    result = movierec("batch", "--model", cli_model, "--out", precious, check=False)
+    assert_one_line_error(result.stderr, result.returncode, "is not a store written by movierec")
+    assert precious.read_text() == "three years"
+
+
 # --- one clear line for every failure ----------------------------------------------------------
 
 
@@ -302,6 +325,8 @@ def test_an_unknown_user_is_one_clear_line(cli_model):
         (["train", "--test-fraction", "1.5"], "must be at least 0 and below 1"),
         (["train", "--movies", "u.item"], "--movies gives titles for --ratings"),
         (["recommend", "--user", "1", "-k", "0"], "must be at least 1"),
+        (["batch", "-k", "101"], "-k must be at most 100"),
+        (["spark-als", "--rank", "0"], "rank must be at least 1"),
         (["evaluate"], "either --dataset"),
         (["nonsense"], "invalid choice"),
     ],

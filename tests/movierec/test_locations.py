@@ -17,7 +17,7 @@ def test_the_model_location_comes_from_movierec_model(monkeypatch):
 def test_the_default_model_is_where_make_demo_saves_it():
     assert locations.DEFAULT_MODEL_DIR == locations.PROJECT_ROOT / "models" / "default"
     makefile = (locations.PROJECT_ROOT / "Makefile").read_text()
-    assert re.search(r"^MODEL\s*\?= models/default$", makefile, flags=re.M)  # aligned or not
+    assert re.search(r"^MODEL\s*\?=\s*models/default$", makefile, flags=re.M)
 
 
 def test_the_data_cache_comes_from_movierec_data_dir(monkeypatch, tmp_path):

@@ -110,6 +110,13 @@ def test_the_path_is_a_relative_link_to_a_version_folder(trained_model_dir):
     assert {p.name for p in trained_model_dir.resolve().iterdir()} == MODEL_FILES
 
 
+def test_a_version_folder_is_readable_by_a_server_of_another_user(recommender, tmp_path):
+    """A container or a systemd unit may serve the model as another, unprivileged user."""
+    version = save_model(recommender, tmp_path / "model").resolve()
+    assert version.stat().st_mode & 0o005 == 0o005  # others may list and enter it
+    assert all(file.stat().st_mode & 0o004 for file in version.iterdir())
+
+
 def test_saving_again_swaps_the_link_and_keeps_the_previous_version(recommender, tmp_path):
     path = save_model(recommender, tmp_path / "model")
     first = path.resolve()

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from movierec.processes import ServerError, answers, free_port, running, wait_for
+from movierec.processes import ServerError, answers, free_port, listening, running, wait_for
 
 
 def alive(pid: int) -> bool:
@@ -47,3 +47,13 @@ def test_a_server_that_dies_at_start_shows_its_log(tmp_path):
 def test_wait_for_names_what_it_waited_for():
     with pytest.raises(TimeoutError, match="waiting for the moon"):
         wait_for(lambda: False, 0.2, "the moon")
+
+
+def test_listening_tells_an_open_port_from_a_closed_one():
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert listening(server.getsockname()[1])
+    assert not listening(free_port())

@@ -7,23 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from movierec.data import holdout_split
 from movierec.errors import DataError, TrainingError
 from movierec.hyperparameters import AutoRecConfig, BlendConfig
 from movierec.model import model_version
 from movierec.train import Ratings, Split, TrainConfig, early_stopping, train
-
-FAST = TrainConfig(epochs=15, n_factors=16, seed=3)
-
-
-@pytest.fixture(scope="module")
-def split(synthetic_dataset):
-    return holdout_split(synthetic_dataset.ratings, 0.2, seed=0)
-
-
-@pytest.fixture(scope="module")
-def trained(split, synthetic_dataset):
-    return train(split[0], synthetic_dataset.movies, FAST, progress=False)
+from tests.movierec.conftest import FAST
 
 
 def test_training_is_seeded(split, synthetic_dataset, trained):

@@ -1,4 +1,5 @@
-"""Lecture 2 and the notebooks' README tell the truth: their commands work, their links resolve.
+"""Lecture 2 and the notebooks' README tell the truth: their commands work (their links:
+tests/docs/test_links.py, with every document's).
 
 The lecture's `python -m movierec train / evaluate / recommend` commands run for real, in order,
 in a temporary folder, through `movierec.cli.main` (what `python -m movierec` calls). They use
@@ -21,6 +22,7 @@ import pytest
 
 from movierec.cli import build_parser, main
 from tests.conftest import REPO_ROOT, VENV_BIN
+from tests.support import code_blocks
 
 LECTURE = REPO_ROOT / "lectures" / "02_data_model_persistence.md"
 README = REPO_ROOT / "notebooks" / "README.md"
@@ -30,9 +32,8 @@ DOCS = [LECTURE, README]
 def bash_commands(document: Path) -> list[tuple[str, list[str], Path]]:
     """(command, its words without leading VAR=value, working directory) for each command of
     the document's ```bash blocks. `cd DIR && ...` moves the rest of that line into DIR."""
-    blocks = re.findall(r"^```bash\n(.*?)^```", document.read_text(), flags=re.S | re.M)
     commands = []
-    for block in blocks:
+    for block in code_blocks(document, "bash"):
         for line in block.replace("\\\n", " ").splitlines():
             cwd = REPO_ROOT
             for command in filter(None, (part.strip() for part in line.split("&&"))):
@@ -95,12 +96,6 @@ def test_every_command_is_valid(document: Path):
         check(command, words, cwd)
 
 
-@pytest.mark.parametrize("document", DOCS, ids=lambda path: path.name)
-def test_every_relative_link_resolves(document: Path):
-    for target in re.findall(r"\]\(([^)#:]+)\)", document.read_text()):
-        assert (document.parent / target).exists(), f"{document.name} links to missing {target}"
-
-
 def test_lecture_points_at_each_notebook():
     text = LECTURE.read_text()
     for name in ("01_explore_movielens", "02_train_a_recommender", "03_persist_natively"):
@@ -112,10 +107,10 @@ def test_lecture_train_evaluate_recommend_run(tmp_path: Path, monkeypatch, capsy
         words
         for _, words, _ in bash_commands(LECTURE)
         if words[:3] == ["python", "-m", "movierec"]
-        and words[3] in {"train", "evaluate", "recommend"}
+        and words[3] in {"train", "info", "evaluate", "recommend"}
         and "--split" not in words  # the canonical splits exist in ML-100K only
     ]
-    assert [words[3] for words in pipeline] == ["train", "evaluate", "recommend"]
+    assert [words[3] for words in pipeline] == ["train", "info", "train", "evaluate", "recommend"]
     monkeypatch.chdir(tmp_path)  # the lecture's relative models/ folder lands here
     monkeypatch.setenv("MOVIEREC_DATA_DIR", str(tmp_path / "no-data"))
     for words in pipeline:

@@ -1,7 +1,8 @@
 """The lecture and the setup guide tell the truth about the scripts.
 
 Every `setup/...` command in their bash blocks must name a real script and set only variables
-that script documents; the files they quote must say what the quotes say.
+that script documents; the files they quote must say what the quotes say. (Links, shellcheck
+and Markdown parsing: tests/docs/, for every document.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from tests.setup.harness import DROPIN, SETUP
+from tests.support import code_blocks
 
 REPO = SETUP.parent
 LECTURE = REPO / "lectures" / "01_vps_ssh_firewall_conda_jupyter.md"
@@ -24,9 +26,8 @@ DOCS = [LECTURE, GUIDE]
 
 def bash_commands(document: Path) -> list[list[str]]:
     """Each command of the document's ```bash blocks, as its words (comments dropped)."""
-    blocks = re.findall(r"^```bash\n(.*?)^```", document.read_text(), flags=re.S | re.M)
     commands = []
-    for block in blocks:
+    for block in code_blocks(document, "bash"):
         for line in block.replace("\\\n", " ").splitlines():
             lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
             lexer.whitespace_split = True
@@ -75,10 +76,15 @@ def test_setup_commands_name_real_scripts_and_documented_settings(document: Path
 
 @pytest.mark.parametrize("document", DOCS, ids=lambda p: p.name)
 def test_every_setup_path_in_commands_exists(document: Path):
-    for words in bash_commands(document):
-        for word in words:
-            for path in re.findall(r"(?:^|/)(setup/[\w./-]+)", word):
-                assert (REPO / path).exists(), f"{document.name}: {shlex.join(words)}: no {path}"
+    named = [
+        (words, path)
+        for words in bash_commands(document)
+        for word in words
+        for path in re.findall(r"(?:^|/)(setup/[\w./-]+)", word)
+    ]
+    assert named, f"{document.name} names no setup/ file in its commands"
+    for words, path in named:
+        assert (REPO / path).exists(), f"{document.name}: {shlex.join(words)}: no {path}"
 
 
 @pytest.mark.parametrize("document", DOCS, ids=lambda p: p.name)
@@ -93,14 +99,6 @@ def test_lecture_walks_through_every_script():
     called = {script.name for _, script, _ in setup_script_calls(LECTURE)}
     runnable = {p.name for p in SETUP.glob("*.sh")} - {"lib.sh"}
     assert runnable <= called, f"not shown in the lecture: {runnable - called}"
-
-
-@pytest.mark.parametrize("document", DOCS, ids=lambda p: p.name)
-def test_relative_links_point_to_files(document: Path):
-    for target in re.findall(r"\]\((\.\./[^)#]+)\)", document.read_text()):
-        assert (document.parent / target).resolve().exists(), (
-            f"{document.name}: broken link {target}"
-        )
 
 
 def test_lecture_quotes_the_real_sshd_dropin():
@@ -121,7 +119,7 @@ def test_lecture_quotes_the_real_ssh_config_example():
 
 def test_lecture_quotes_the_real_jupyter_config():
     config = (SETUP / "jupyter" / "jupyter_server_config.py").read_text()
-    block = re.search(r"^```python\n(.*?)^```", LECTURE.read_text(), flags=re.S | re.M).group(1)
+    block = code_blocks(LECTURE, "python")[0]
     for line in block.splitlines():
         code = line.split("  #")[0].strip()
         assert code in config, f"the lecture shows `{code}`, the config does not have it"

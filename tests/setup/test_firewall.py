@@ -45,6 +45,7 @@ pytestmark = pytest.mark.slow
 SERVER_ADDRESS = "127.100.0.1"
 CLIENT_ADDRESS = "127.100.0.2"
 OTHER_PORT = 5000  # e.g. Flask: must not be reachable from outside
+WEB_PORTS = (80, 443)  # nginx (lecture 5): opened only with ALLOW_HTTPS=yes
 # Decoys for the port scan: MLflow and Jupyter started by mistake on every address (0.0.0.0).
 DECOY_PORTS = (5001, 8888)
 # A bounded scan: the well-known ports and the course's own. It touches port 22 once, far below
@@ -112,9 +113,11 @@ class FirewallLab:
             self.server_ns, "bash", "-c", WITH_PRIVATE_UFW, "_", *private_files, *command
         )
 
-    def apply_firewall(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def apply_firewall(self, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
+        """Run 03_firewall.sh in the server with `args` and settings such as ALLOW_HTTPS="yes"."""
+        assignments = [f"{name}={value}" for name, value in settings.items()]
         result = subprocess.run(
-            self.in_server("bash", str(SETUP / "03_firewall.sh"), *args),
+            self.in_server("env", *assignments, "bash", str(SETUP / "03_firewall.sh"), *args),
             capture_output=True,
             text=True,
             timeout=60,
@@ -262,3 +265,45 @@ def test_dry_run_changes_nothing_and_a_second_run_nothing_more(lab: FirewallLab)
     second = lab.apply_firewall()
     assert "nothing to change" in second.stdout
     assert "change:" not in second.stdout
+
+
+@pytest.mark.usefixtures("servers")
+def test_allow_https_opens_80_and_443_and_nothing_else(lab: FirewallLab, tmp_path: Path):
+    """Lecture 5: with nginx in front of the app, ALLOW_HTTPS=yes lets the web's two ports in;
+    Flask's own port stays dropped, and SSH keeps its limit."""
+    web = [
+        in_netns(
+            lab.server_ns, sys.executable, "-m", "http.server", "--bind", SERVER_ADDRESS, str(p)
+        )
+        for p in WEB_PORTS
+    ]
+    with (
+        running(web[0], tmp_path / "web-80.log", cwd=tmp_path),
+        running(web[1], tmp_path / "web-443.log", cwd=tmp_path),
+    ):
+        wait_for(lambda: lab.listening_ports() >= set(WEB_PORTS), 10, "ports 80 and 443")
+        lab.apply_firewall()  # SSH only: the web's ports stay closed
+        assert [lab.probe(p) for p in WEB_PORTS] == [["timeout"], ["timeout"]]
+
+        first = lab.apply_firewall(ALLOW_HTTPS="yes")
+        assert "done:    2 change(s) made." in first.stdout, first.stdout
+        assert [lab.probe(p) for p in WEB_PORTS] == [["open"], ["open"]]
+        assert lab.probe(OTHER_PORT) == ["timeout"]
+        assert lab.probe(22, count=6) == ["ssh"] * 5 + ["refused"]
+
+        second = lab.apply_firewall(ALLOW_HTTPS="yes")
+        assert "nothing to change" in second.stdout and "WARNING" not in second.stderr
+        # Run later without it, the script does not close them, but says they are open.
+        without = lab.apply_firewall()
+        assert "extra rule 'ufw allow 443/tcp'" in without.stderr
+
+
+def test_allow_https_takes_only_yes_or_no(lab: FirewallLab):
+    result = subprocess.run(
+        lab.in_server("env", "ALLOW_HTTPS=maybe", "bash", str(SETUP / "03_firewall.sh")),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "ALLOW_HTTPS must be yes or no" in result.stderr
