@@ -35,6 +35,7 @@ RUN pip install --no-deps --index-url "${TORCH_INDEX}" torch==2.13.0 \
 COPY pyproject.toml README.md ./
 COPY movierec/ movierec/
 COPY flask_app/ flask_app/
+COPY training_service/ training_service/
 RUN pip wheel --no-deps --wheel-dir /wheels . \
  && pip install --no-deps /wheels/*.whl
 

@@ -14,11 +14,14 @@ PYTHON ?= $(shell for p in python3 python3.11 python3.12 python3.13; do \
             && { echo $$p; break; }; done)
 MODEL  ?= models/default
 PORT   ?= 5000
+# The API keys that may start training jobs (lecture 6): outside the repository, yours alone.
+API_KEY_FILE ?= $(HOME)/.config/movierec/api-keys
 # PyTorch's CPU-only wheels: PyPI's Linux torch is a multi-GB CUDA build we don't need.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: help install venv demo train retrain serve test test-fast check-pins lint format \
-        mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image site site-serve
+.PHONY: help install venv demo train retrain serve worker api-key test test-fast check-pins lint \
+        format mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image site \
+        site-serve
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -64,11 +67,22 @@ retrain: $(VENV)/.movierec-installed  ## train models/default again (e.g. once M
 serve: $(VENV)/.movierec-installed  ## serve models/default with gunicorn on 127.0.0.1:5000, or PORT=... (Ctrl-C stops)
 	@$(PY) -m movierec info --model $(MODEL)
 	@echo "serving it on http://127.0.0.1:$(PORT) (the page: /, the API: /health, /recommend ...)"
-	PORT=$(PORT) MOVIEREC_MODEL=$(MODEL) $(VENV)/bin/gunicorn -c flask_app/gunicorn.conf.py \
-		"flask_app:create_app()"
+	PORT=$(PORT) MOVIEREC_MODEL=$(MODEL) MOVIEREC_API_KEY_FILE=$(API_KEY_FILE) \
+		$(VENV)/bin/gunicorn -c flask_app/gunicorn.conf.py "flask_app:create_app()"
+
+# --- lecture 6: training as a service -----------------------------------------------------------
+
+worker: $(VENV)/.movierec-installed  ## the training worker: runs the jobs of POST /train, one at a time (Ctrl-C stops)
+	$(PY) -m training_service.worker
+
+api-key:  ## add a new random API key to ~/.config/movierec/api-keys (or API_KEY_FILE=...) and print it
+	@mkdir -p "$(dir $(API_KEY_FILE))"
+	@umask 077 && $(or $(wildcard $(PY)),python3) -c "import secrets; print(secrets.token_urlsafe(32))" \
+		| tee -a "$(API_KEY_FILE)"
+	@echo "(added to $(API_KEY_FILE); the API reads it at start: MOVIEREC_API_KEY_FILE=$(API_KEY_FILE))" >&2
 
 test: $(VENV)/.movierec-installed  ## the whole test suite, end-to-end tests included (what CI runs)
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 test-fast: $(VENV)/.movierec-installed  ## the suite without the slow end-to-end tests
 	$(PY) -m pytest -m "not slow"

@@ -30,6 +30,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # saves its model (models/default).
         MOVIEREC_MODEL=model_location(),
         # A /predict body is a few ids: anything bigger is refused with 413 before it is read.
+        # (Endpoints that take files set their own: /recommend/for-ratings, /train.)
         MAX_CONTENT_LENGTH=64 * 1024,
         # How many proxies stand in front (1 behind nginx, lecture 5). Their X-Forwarded-For and
         # X-Forwarded-Proto headers are trusted that far and no further: with no proxy (0),
@@ -45,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
 
     # Imported here, like flaskr does: the modules only need to exist once an app is built.
-    from flask_app import errors, headers
+    from flask_app import cors, errors, headers
 
     if app.config["MOVIEREC_STORE"]:
         # Store mode: /recommendations/<user_id> looks up what a batch job computed. Only this
@@ -65,28 +66,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
+    cors.register(app)  # other sites' pages may call the API only if configured
     errors.register(app)
     headers.register(app)
     return app
 
 
 def _serve_model(app: Flask) -> None:
-    """Load the model, rank every user's movies, register the API and the page."""
+    """Load the model, rank every user's movies, register the API, the page and training."""
     # Imported here: loading a model imports torch, which store mode never needs.
-    from flask_app import api, pages, rankings
-    from movierec.serving import load_for_serving
+    from flask_app import api, auth, for_ratings, pages, served, training
 
     # Load the model once, now: a missing or corrupt model stops the server at start-up, instead
     # of every request answering 500 later. SystemExit makes `flask run` and gunicorn print just
     # the message (which names the path and the command that makes a model), not a traceback.
+    # Every user's ranking is computed now too; a newer model saved later replaces both while
+    # the server runs (flask_app/served.py).
     try:
-        recommender = load_for_serving(app.config["MOVIEREC_MODEL"])
+        swapper = served.ModelSwapper(app.config["MOVIEREC_MODEL"], app.logger)
     except ModelLoadError as error:
         raise SystemExit(f"error: cannot serve: {error}") from None
-
-    app.extensions["recommender"] = recommender
-    # What never changes while the server runs is computed now, not on every request.
-    app.extensions["rankings"] = rankings.rank_every_user(recommender, api.MAX_K)
+    served.register(app, swapper)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(for_ratings.bp)
+    auth.register(app)  # API keys, for the endpoints that change something
+    training.register(app)  # POST /train and the job queue (lecture 6), on with a key

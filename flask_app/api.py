@@ -1,17 +1,18 @@
 """The JSON API: /health, /recommend, /predict and /movies/<item_id> (contract: README.md).
 
-Each view reads its input through `flask_app.inputs`, asks the `Recommender` loaded at start-up
-(or the rankings computed from it), and returns a dict that Flask turns into JSON. Errors are
-raised with `abort` and rendered as JSON by `flask_app.errors`.
+Each view reads its input through `flask_app.inputs`, asks the served model (a `Recommender`
+and the rankings computed from it, see `flask_app.served`), and returns a dict that Flask turns
+into JSON. Errors are raised with `abort` and rendered as JSON by `flask_app.errors`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app
+from flask import Blueprint, abort
 
 from flask_app import inputs
+from flask_app.served import served_model
 from movierec.errors import UnknownUserError
 from movierec.recommender import DEFAULT_K, MAX_K, Recommender
 
@@ -21,8 +22,8 @@ MAX_PREDICT_ITEMS = 1000  # about 10 KB of JSON: far below the 64 KiB body limit
 
 
 def _recommender() -> Recommender:
-    """The model `create_app` loaded once at start-up (shared by every request)."""
-    return current_app.extensions["recommender"]
+    """The model this request answers with (loaded once, shared by every request)."""
+    return served_model().recommender
 
 
 @bp.get("/health")
@@ -49,8 +50,8 @@ def recommend() -> dict[str, Any]:
     # BEGIN SOLUTION A3.1: read user_id and k (a 400 if bad), 404 for an unknown user, top k
     user_id = inputs.query_int("user_id")
     k = inputs.query_int("k", default=DEFAULT_K, low=1, high=MAX_K)
-    # Each user's top MAX_K was ranked at start-up (flask_app/rankings.py): take the first k.
-    ranking = current_app.extensions["rankings"].get(user_id)
+    # Each user's top MAX_K was ranked when the model was loaded (flask_app/rankings.py).
+    ranking = served_model().rankings.get(user_id)
     if ranking is None:
         abort(404, description=str(UnknownUserError(user_id)))
     return {"user_id": user_id, "recommendations": ranking[:k]}

@@ -14,7 +14,10 @@ from werkzeug.exceptions import (
     RequestEntityTooLarge,
 )
 
-API_SUMMARY = "GET /health, GET /recommend?user_id=1, POST /predict, GET /movies/1"
+API_SUMMARY = (
+    "GET /health, GET /recommend?user_id=1, POST /predict, GET /movies/1, "
+    "POST /recommend/for-ratings, POST /train, GET /train/status/<id>"
+)
 
 
 def register(app: Flask) -> None:
@@ -32,7 +35,7 @@ def _message(error: HTTPException) -> str:
         allowed = [m for m in error.valid_methods or [] if m not in {"HEAD", "OPTIONS"}]
         return f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
     if isinstance(error, RequestEntityTooLarge):
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        limit = request.max_content_length  # the app's, or the endpoint's own (for-ratings, train)
         return f"the request body is too large (the limit is {limit:,} bytes)"
     return error.description or error.name
 

@@ -19,7 +19,10 @@ bind = f"127.0.0.1:{os.environ.get('PORT', '5000')}"
 workers = os.cpu_count() or 1
 
 # Load the model once in the master, then fork: workers share its memory, and a missing model
-# stops start-up with one error instead of every worker failing in turn.
+# stops start-up with one error instead of every worker failing in turn. A preloaded app is not
+# loaded again on HUP, so a *new* model does not come that way: each worker swaps it in itself,
+# at its next request after the model link changes (flask_app/served.py), with no restart and no
+# request dropped. (A worker gunicorn replaces starts from the preloaded model and catches up.)
 preload_app = True
 
 # A request that takes 30 s is stuck: the master kills and replaces that worker.

@@ -6,6 +6,7 @@ movies fit in one request) is written once and every error message has the same 
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -22,7 +23,7 @@ _INTEGER = re.compile(r"-?[0-9]{1,4000}")
 JSON_HEADER = "Content-Type: application/json"
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A short echo of what the client sent, so a message never grows with the input."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -31,14 +32,14 @@ def _shown(value: Any) -> str:
 def parse_int(text: str, name: str, low: int = ID_MIN, high: int = ID_MAX) -> int:
     """`text` as an integer in [low, high], or abort with 400 naming the parameter."""
     if not _INTEGER.fullmatch(text):
-        abort(400, description=f"{name} must be an integer, got {_shown(text)}")
+        abort(400, description=f"{name} must be an integer, got {shown(text)}")
     return check_range(int(text), name, low, high)
 
 
 def check_range(value: int, name: str, low: int, high: int) -> int:
     """`value` itself when low <= value <= high; otherwise abort with 400."""
     if not low <= value <= high:
-        abort(400, description=f"{name} must be between {low} and {high}, got {_shown(value)}")
+        abort(400, description=f"{name} must be between {low} and {high}, got {shown(value)}")
     return value
 
 
@@ -67,9 +68,15 @@ def json_object() -> dict[str, Any]:
     return body
 
 
-def _is_int(value: Any) -> bool:
-    # JSON true/false arrive as bool, which Python counts as int: an id is never a boolean.
+def is_int(value: Any) -> bool:
+    """An integer from JSON. JSON true/false arrive as bool, which Python counts as int: an id
+    is never a boolean."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A finite number from JSON (not a bool; NaN and Infinity are not numbers one can use)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def field_int(body: dict[str, Any], name: str, low: int = ID_MIN, high: int = ID_MAX) -> int:
@@ -77,8 +84,8 @@ def field_int(body: dict[str, Any], name: str, low: int = ID_MIN, high: int = ID
     if name not in body:
         abort(400, description=f"missing field {name} in the JSON body")
     value = body[name]
-    if not _is_int(value):
-        abort(400, description=f"{name} must be an integer, got {_shown(value)}")
+    if not is_int(value):
+        abort(400, description=f"{name} must be an integer, got {shown(value)}")
     return check_range(value, name, low, high)
 
 
@@ -90,7 +97,7 @@ def field_ids(body: dict[str, Any], name: str, max_items: int) -> list[int]:
     if not isinstance(values, list) or not 1 <= len(values) <= max_items:
         abort(400, description=f"{name} must be a list of 1 to {max_items} integers")
     for position, value in enumerate(values):
-        if not _is_int(value):
-            abort(400, description=f"{name}[{position}] must be an integer, got {_shown(value)}")
+        if not is_int(value):
+            abort(400, description=f"{name}[{position}] must be an integer, got {shown(value)}")
         check_range(value, f"{name}[{position}]", ID_MIN, ID_MAX)
     return values

@@ -34,3 +34,8 @@ class UnknownUserError(KeyError):
 
     def __str__(self) -> str:
         return f"unknown user {self.args[0]}: the model was not trained on any rating of theirs"
+
+
+class FoldInError(Exception):
+    """A new user's ratings cannot be folded into the model: none of the movies is known to it,
+    or the model's class has no way to take in a user it was not trained on."""

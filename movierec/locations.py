@@ -32,6 +32,14 @@ def model_location() -> str:
     return os.environ.get("MOVIEREC_MODEL") or str(DEFAULT_MODEL_DIR)
 
 
+def jobs_dir() -> Path:
+    """The training service's folder (lecture 6): its jobs table, queue and each job's files.
+
+    `$MOVIEREC_JOBS_DIR`, else the (git-ignored) `jobs/` folder.
+    """
+    return Path(os.environ.get("MOVIEREC_JOBS_DIR", PROJECT_ROOT / "jobs")).expanduser()
+
+
 def store_location() -> Path:
     """The recommendation store (lecture 7): `$MOVIEREC_STORE`, else `stores/default.sqlite`."""
     return Path(os.environ.get("MOVIEREC_STORE") or DEFAULT_STORE)

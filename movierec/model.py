@@ -80,6 +80,30 @@ class MatrixFactorization(nn.Module):
         taste = (self.user_factors(u) * self.item_factors(i)).sum(dim=1) * (known_u & known_i)
         return self.global_bias + user_bias + item_bias + taste
 
+    @torch.no_grad()
+    def fold_in(self, items: torch.Tensor, ratings: torch.Tensor, l2: float) -> torch.Tensor:
+        """Unclipped scores of every movie for a new user, from their ratings alone (no training).
+
+        The movies' factors and biases stay as trained; only the newcomer's bias b and taste
+        vector p are solved for, by ridge regression over the n movies they rated:
+
+            rating - global_bias - item_bias[i]  ≈  b + p · item_factors[i]
+
+        with the penalty training puts on a user, l2 per rating: l2 · n · (b² + |p|²).
+        `items` are item indices (all known), `ratings` their ratings; `l2` must be positive.
+        """
+        if not l2 > 0:
+            raise ValueError(f"l2 must be positive to fold a user in, not {l2}")
+        # One row [1, q_i] per rated movie: the 1 multiplies the user's bias, q_i their taste.
+        # float64: the solve is tiny, and doubles keep it exact enough to test against.
+        rows = torch.cat([torch.ones(len(items), 1), self.item_factors(items)], dim=1).double()
+        residuals = (ratings - self.global_bias - self.item_bias(items).squeeze(1)).double()
+        penalty = l2 * len(items) * torch.eye(rows.shape[1], dtype=torch.float64)
+        solution = torch.linalg.solve(rows.T @ rows + penalty, rows.T @ residuals)
+        bias, taste = solution[0], solution[1:]
+        every_item = self.item_factors.weight.double() @ taste + self.item_bias.weight[:, 0]
+        return (self.global_bias + bias + every_item).float()
+
 
 class AutoRec(nn.Module):
     """AutoRec (Sedhain et al., 2015): each movie's ratings, squeezed and read back out.

@@ -8,7 +8,7 @@ which `movierec.persist.save_model` writes and `load_model` reads back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -16,7 +16,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from movierec.errors import UnknownUserError
+from movierec.errors import FoldInError, UnknownUserError
+from movierec.hyperparameters import TrainConfig
 from movierec.ids import IdMap
 from movierec.limits import DEFAULT_K, MAX_K  # noqa: F401 (callers import both from here too)
 from movierec.model import model_version
@@ -124,11 +125,49 @@ class Recommender:
         # BEGIN SOLUTION A2.1: leave out the movies the user rated in training
         scores[self._rated.get(self.users.index(user_id), [])] = -np.inf
         # END SOLUTION
+        return self._best(scores, k)
+
+    def _best(self, scores: np.ndarray, k: int) -> list[Recommendation]:
+        """The `k` best-scored movies (scores by item index; -inf for those left out)."""
         top = top_k(scores, k)
         return [
             Recommendation(int(raw), self._titles.get(int(raw), ""), float(scores[index]))
             for index, raw in zip(top, self.items.raw(top), strict=True)
         ]
+
+    # --- someone the model was not trained on -----------------------------------------------
+
+    def recommend_for_ratings(
+        self, ratings: Mapping[int, float], k: int = DEFAULT_K
+    ) -> list[Recommendation]:
+        """The `k` best movies for a newcomer, from their ratings ({movie id: rating}).
+
+        Their taste is folded into the trained model (its `fold_in`): the movies stay as they
+        were learned, only the newcomer's bias and taste vector are solved for, in milliseconds,
+        and nothing is retrained or saved. Movies the model never saw teach it nothing about
+        taste and are skipped; movies they rated are never recommended. Raises `FoldInError`
+        when no rated movie is known to the model, or its class cannot fold a user in.
+        """
+        fold_in = getattr(self.model, "fold_in", None)
+        if not callable(fold_in):
+            raise FoldInError(
+                f"this model ({type(self.model).__name__}) cannot take in the ratings of a user "
+                "it was not trained on"
+            )
+        known = {item: rating for item, rating in ratings.items() if item in self.items}
+        if not known:
+            raise FoldInError("none of the rated movies is known to the model")
+        items = torch.from_numpy(self.items.indices(list(known)))
+        values = torch.tensor(list(known.values()), dtype=torch.float32)
+        scores = fold_in(items, values, self._fold_in_l2()).numpy().astype(np.float64)
+        scores[items.numpy()] = -np.inf  # they have seen these
+        return self._best(scores, k)
+
+    def _fold_in_l2(self) -> float:
+        """The L2 strength the model was trained with: a newcomer is held to the same."""
+        l2 = (self.metadata.get("hyperparameters") or {}).get("l2")
+        # A model trained without L2 (or that does not say) gets the default: the solve needs some.
+        return float(l2) if isinstance(l2, int | float) and l2 > 0 else TrainConfig().l2
 
     def movie(self, item_id: int) -> dict | None:
         """Title and genres of a movie by raw id, or None when the dataset has no such movie."""

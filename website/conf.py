@@ -24,9 +24,10 @@ root_doc = "README"
 PAGES = {
     "Lectures": "lectures/[0-9A-Z]*",
     "Notebooks": "notebooks/[0-9][0-9]_*",
-    "The code, folder by folder": "*/README",
+    "The code, folder by folder": "*/README\n*/*/README",  # e.g. deploy/, then deploy/aws/
 }
-include_patterns = ["README.md", "lectures/*.md", "notebooks/[0-9][0-9]_*.ipynb", "*/README.md"]
+include_patterns = ["README.md", "lectures/*.md", "notebooks/[0-9][0-9]_*.ipynb"]
+include_patterns += ["*/README.md", "*/*/README.md"]  # folders' guides and their subfolders'
 exclude_patterns = [".*", "_build", "build", "data", "models", "tests", "node_modules"]
 
 # GitHub's anchors: `[...](#2-ssh-and-keys)` and `file.md#section` work as on GitHub.

@@ -70,6 +70,20 @@ def test_nginx_and_flask_refuse_the_same_bodies(app):
     assert kilobytes * 1024 == app.config["MAX_CONTENT_LENGTH"]
 
 
+def test_the_paths_that_take_files_have_the_apps_own_limits_in_nginx():
+    """Each endpoint with a larger body limit has a `location` of its own with the same limit,
+    and the 413 nginx answers there names it."""
+    from flask_app import for_ratings, training
+
+    units = {"k": 1024, "m": 1024**2}
+    for path, limit in [("/recommend/for-ratings", for_ratings.MAX_BODY),
+                        ("/train", training.MAX_BODY)]:  # fmt: skip
+        block = re.search(rf"location = {path} \{{(.*?)\}}", SITE.read_text(), re.S).group(1)
+        size, unit = re.search(r"client_max_body_size (\d+)([km]);", block).groups()
+        assert int(size) * units[unit] == limit, path
+        assert re.search(rf'{re.escape(path)}\s+"{limit:,} bytes";', SITE.read_text()), path
+
+
 def test_the_lecture_shows_measured_figures_not_placeholders():
     text = LECTURE.read_text()
     assert "BENCHMARK_TABLE" not in text and "IMAGE_BUILD_RESULT" not in text

@@ -33,6 +33,7 @@ from tests.conftest import REPO_ROOT, VENV_BIN, require_tool
 from tests.support import shell_lines
 
 UNIT = REPO_ROOT / "deploy" / "systemd" / "movierec-api.service"
+WORKER_UNIT = REPO_ROOT / "deploy" / "systemd" / "movierec-worker.service"  # lecture 6
 LECTURE = REPO_ROOT / "lectures" / "05_production_serving.md"
 DOMAIN = loopback.EXAMPLE_DOMAIN
 START_TIMEOUT = 90  # seconds: importing torch on a busy 2-core machine can take a while
@@ -191,17 +192,32 @@ def test_the_unit_runs_gunicorn_on_loopback_behind_one_proxy():
     assert settings["Restart"] == ["on-failure"]
 
 
-def test_systemd_accepts_the_unit(trained_model_dir, tmp_path):
+def test_the_worker_unit_runs_the_worker_from_the_same_environment_and_jobs_folder():
+    """`make worker`'s command, from the API unit's environment, on the API unit's jobs folder:
+    the API queues and the worker runs the same jobs."""
+    api, worker = unit_settings(UNIT), unit_settings(WORKER_UNIT)
+    (gunicorn,) = api["ExecStart"]
+    python = gunicorn.split()[0].replace("/gunicorn", "/python")
+    assert worker["ExecStart"] == [f"{python} -m training_service.worker"]
+    assert "-m training_service.worker" in (REPO_ROOT / "Makefile").read_text()
+    jobs = [value for value in worker["Environment"] if value.startswith("MOVIEREC_JOBS_DIR=")]
+    assert jobs and set(jobs) <= set(api["Environment"])
+    assert worker["WorkingDirectory"] == api["WorkingDirectory"]
+    assert worker["Restart"] == ["on-failure"]
+
+
+@pytest.mark.parametrize("unit", [UNIT, WORKER_UNIT], ids=lambda unit: unit.name)
+def test_systemd_accepts_the_unit(unit, trained_model_dir, tmp_path):
     """`systemd-analyze verify --user` in a home laid out like the course's: %h resolves."""
     analyze = require_tool("systemd-analyze")
     home = fake_home(tmp_path / "home", trained_model_dir)
     units = home / ".config" / "systemd" / "user"
     units.mkdir(parents=True)
-    (units / UNIT.name).write_text(UNIT.read_text())
+    (units / unit.name).write_text(unit.read_text())
     runtime_dir = tmp_path / "runtime"  # `verify --user` needs one, as in a login session
     runtime_dir.mkdir(mode=0o700)
     result = subprocess.run(
-        [analyze, "verify", "--user", str(units / UNIT.name)],
+        [analyze, "verify", "--user", str(units / unit.name)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -273,6 +289,31 @@ def test_an_oversized_body_is_refused_by_nginx_as_json(proxy, app_server):
     assert response.headers["Content-Type"] == "application/json"
     assert "too large" in response.json()["error"]
     assert "POST /predict" not in app_server.log.read_text()  # gunicorn never saw it
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("path", "fits", "limit"),
+    [("/recommend/for-ratings", 200_000, 524_288), ("/train", 1_000_000, 8_388_608)],
+)
+def test_the_paths_that_take_files_have_their_own_limit_in_nginx(proxy, app_server, path, fits,
+                                                                 limit):  # fmt: skip
+    """A body too large for the JSON API reaches these two paths; beyond their own limit nginx
+    refuses it, naming that limit."""
+
+    def post(size: int) -> requests.Response:
+        return requests.post(f"{proxy.url}{path}?size={size}", data=b"x" * size,
+                             headers={"Content-Type": "application/json"},
+                             verify=str(proxy.certificate.authority), timeout=10)  # fmt: skip
+
+    assert post(fits).status_code != 413  # the app answers it (a 4xx about the JSON, or the key)
+    refused = post(limit + 1)
+    assert refused.status_code == 413
+    assert (
+        refused.json()["error"] == f"the request body is too large (the limit is {limit:,} bytes)"
+    )
+    wait_for(lambda: f"size={fits}" in app_server.log.read_text(), 10, "the access log line")
+    assert f"size={limit + 1}" not in app_server.log.read_text()  # gunicorn never saw it
 
 
 def https_connection(proxy: Proxy, source: str) -> http.client.HTTPSConnection:

@@ -22,7 +22,7 @@ def app(request, app):
 
 
 def _recommender(app):
-    return app.extensions["recommender"]
+    return app.extensions["model"].served.recommender
 
 
 def _ids(app) -> dict[str, int]:

@@ -8,8 +8,7 @@ import pytest
 from flask.cli import routes_command
 from werkzeug.test import EnvironBuilder
 
-import movierec.serving
-from flask_app import create_app
+from flask_app import create_app, served
 from movierec import locations
 from tests.conftest import REPO_ROOT
 
@@ -27,14 +26,15 @@ def test_test_config_overrides_everything(clean_env, trained_model_dir):
     clean_env.setenv("MOVIEREC_MODEL", "/nowhere")
     app = create_app({"TESTING": True, "MOVIEREC_MODEL": str(trained_model_dir)})
     assert app.testing
-    assert app.extensions["recommender"].metadata["location"] == str(trained_model_dir)
+    recommender = app.extensions["model"].served.recommender
+    assert recommender.metadata["location"] == str(trained_model_dir)
 
 
 def test_model_location_comes_from_the_environment(clean_env, trained_model_dir):
     clean_env.setenv("MOVIEREC_MODEL", str(trained_model_dir))
     app = create_app()
     assert app.config["MOVIEREC_MODEL"] == str(trained_model_dir)
-    assert app.extensions["recommender"].metadata["source"] == "native"
+    assert app.extensions["model"].served.recommender.metadata["source"] == "native"
 
 
 def test_flask_settings_come_from_flask_prefixed_variables(clean_env, trained_model_dir):
@@ -92,14 +92,14 @@ def test_corrupt_model_is_one_clear_line(tmp_path, trained_model_dir):
 
 
 def test_model_is_loaded_once_not_per_request(monkeypatch, trained_model_dir):
-    loads = []  # create_app imports the loader from movierec.serving when it builds an app
-    real_loader = movierec.serving.load_for_serving
+    loads = []
+    real_loader = served.load_for_serving
 
     def counting_loader(location):
         loads.append(location)
         return real_loader(location)
 
-    monkeypatch.setattr(movierec.serving, "load_for_serving", counting_loader)
+    monkeypatch.setattr(served, "load_for_serving", counting_loader)
     app = create_app({"MOVIEREC_MODEL": str(trained_model_dir)})
     client = app.test_client()
     for _ in range(3):

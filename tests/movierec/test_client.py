@@ -20,7 +20,7 @@ def api(live_server):
 
 
 def test_every_endpoint(app, api):
-    recommender = app.extensions["recommender"]
+    recommender = app.extensions["model"].served.recommender
     user, movie = int(recommender.users.raw_ids[0]), int(recommender.items.raw_ids[0])
     assert api.health()["status"] == "ok"
     top = api.recommend(user, k=3)
@@ -32,7 +32,7 @@ def test_every_endpoint(app, api):
 
 
 def test_http_error_carries_the_servers_message(app, api):
-    unknown = int(app.extensions["recommender"].users.raw_ids.max()) + 1000
+    unknown = int(app.extensions["model"].served.recommender.users.raw_ids.max()) + 1000
     with pytest.raises(ApiError) as raised:
         api.recommend(unknown)
     assert raised.value.status == 404
@@ -40,7 +40,7 @@ def test_http_error_carries_the_servers_message(app, api):
     assert "404" in str(raised.value) and "/recommend" in str(raised.value)
 
     with pytest.raises(ApiError, match="k must be between 1 and 100") as raised:
-        api.recommend(int(app.extensions["recommender"].users.raw_ids[0]), k=0)
+        api.recommend(int(app.extensions["model"].served.recommender.users.raw_ids[0]), k=0)
     assert raised.value.status == 400
 
 

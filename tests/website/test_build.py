@@ -24,7 +24,14 @@ pytestmark = pytest.mark.slow
 
 LECTURES = sorted((REPO_ROOT / "lectures").glob("*.md"))
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-READMES = sorted(REPO_ROOT.glob("*/README.md"))
+READMES = sorted(  # the folders' guides and their subfolders' (deploy/aws/), not .venv's or caches'
+    readme
+    for readme in [*REPO_ROOT.glob("*/README.md"), *REPO_ROOT.glob("*/*/README.md")]
+    if not any(
+        part.startswith(".") or part in {"build", "data", "models", "tests", "node_modules"}
+        for part in readme.relative_to(REPO_ROOT).parts
+    )
+)
 
 
 def test_every_lecture_notebook_and_readme_is_a_page(site_html: Path):
