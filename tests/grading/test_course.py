@@ -75,8 +75,8 @@ TRAIN_WITHOUT_TEST = "return ratings[~is_test].reset_index(drop=True),"
 NDCG_FIRST_LINE = "    hits = np.asarray(hits, dtype=float)\n"
 PARSE_BY_HAND = [  # the old-course way: no check, so "abc" is a ValueError, a 500
     (
-        "from flask import Blueprint, abort, current_app",
-        "from flask import Blueprint, abort, current_app, request",
+        "from flask import Blueprint, abort\n",
+        "from flask import Blueprint, abort, request\n",
     ),
     ('user_id = inputs.query_int("user_id")', 'user_id = int(request.args.get("user_id"))'),
 ]
