@@ -39,6 +39,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # A store written by `python -m movierec batch`: when set, the app answers from it alone
         # ("store mode", lecture 7) and loads no model.
         MOVIEREC_STORE=os.environ.get("MOVIEREC_STORE"),
+        # Prometheus metrics at /metrics (lecture 8); FLASK_METRICS=false turns them off, which
+        # only bench/serve_compare.py does, to measure what they cost.
+        METRICS=True,
+        # Test-only: a file holding seconds every request sleeps first (tests/monitoring).
+        DELAY_FILE=None,
     )
     # Any FLASK_* environment variable sets the key after the prefix, e.g. FLASK_DEBUG=true.
     app.config.from_prefixed_env()
@@ -46,7 +51,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
 
     # Imported here, like flaskr does: the modules only need to exist once an app is built.
-    from flask_app import cors, errors, headers
+    from flask_app import cors, errors, headers, request_info
+
+    # First, so that the timer and the request id cover everything the other hooks do.
+    request_info.register(app)
+    if app.config["METRICS"]:
+        from flask_app import metrics
+
+        metrics.init_app(app)
 
     if app.config["MOVIEREC_STORE"]:
         # Store mode: /recommendations/<user_id> looks up what a batch job computed. Only this

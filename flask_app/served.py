@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -36,13 +37,16 @@ class ServedModel(NamedTuple):
     recommender: Recommender
     rankings: dict[int, list[dict[str, Any]]]  # each user's top MAX_K (flask_app/rankings.py)
     folder: str | None  # the model folder it was loaded from; None for an MLflow URI
+    load_seconds: float = 0.0  # loading and ranking took this long (a metric, lecture 8)
 
 
 def load_served_model(location: str) -> ServedModel:
     """Load the model at `location` and rank every user's movies (raises `ModelLoadError`)."""
+    started = time.perf_counter()
     folder = None if is_mlflow_uri(location) else os.path.realpath(location)
     recommender = load_for_serving(location)
-    return ServedModel(recommender, rankings.rank_every_user(recommender, MAX_K), folder)
+    ranked = rankings.rank_every_user(recommender, MAX_K)
+    return ServedModel(recommender, ranked, folder, time.perf_counter() - started)
 
 
 class ModelSwapper:

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from movierec import __version__, locations
@@ -56,6 +57,7 @@ EXAMPLES = """examples:
   python -m movierec info --model models/default
   python -m movierec batch --model models/default --out stores/default.sqlite
   python -m movierec spark-als --dataset ml-100k --out stores/als.sqlite
+  python -m movierec monitor --model models/default --log access.log   # - reads stdin
 
 exit codes: 0 done, 1 the command failed (one line starting `error:` says why),
             2 wrong usage (one `error:` line; add --help to any command for its options)
@@ -269,6 +271,28 @@ def cmd_batch(args: argparse.Namespace) -> None:
         f"(model {about['model_version']}, {time.perf_counter() - started:.1f} s); "
         f"serve it with MOVIEREC_STORE={args.out}"
     )
+
+
+def cmd_monitor(args: argparse.Namespace) -> None:
+    from movierec.monitor import build_report, format_report, ratings_per_user
+    from movierec.serving import load_for_serving
+
+    recommender = load_for_serving(args.model)
+    with (
+        nullcontext(sys.stdin)
+        if args.log == "-"
+        else open(args.log, encoding="utf-8", errors="replace")
+    ) as log:
+        report = build_report(
+            log,
+            ratings_per_user(recommender),
+            recommender.metadata.get("created_at"),
+            max_unknown_share=args.max_unknown_share,
+            max_age_days=args.max_age_days,
+        )
+    print(json.dumps(report.as_dict()) if args.json else format_report(report))
+    if args.check and report.retraining_due:
+        raise SystemExit(3)
 
 
 def cmd_spark_als(args: argparse.Namespace) -> None:
@@ -526,6 +550,26 @@ def build_parser() -> Parser:
                    help=f"recommendations kept per user, the most a lookup answers (at most "
                    f"{MAX_K}, the API's limit; default: %(default)s)")  # fmt: skip
     p.set_defaults(run=cmd_batch, parser=p)
+
+    p = commands.add_parser(
+        "monitor",
+        help="compare the users in the server's JSON access log with the training data (lecture 8)",
+        description="Read gunicorn's JSON access log (a file, or - for stdin, e.g. from "
+        "journalctl -o cat), then report the share of requests for users the model never saw, "
+        "how active the requested users were in training, the model's age, and whether "
+        "retraining is due.",
+    )
+    _model_option(p)
+    p.add_argument("--log", required=True, metavar="FILE", help="the access log; - reads stdin")
+    p.add_argument("--max-unknown-share", type=holdout_share, default=0.05, metavar="SHARE",
+                   help="retrain when more requests than this are for unknown users "
+                   "(default: %(default)s)")  # fmt: skip
+    p.add_argument("--max-age-days", type=float, default=30.0, metavar="DAYS",
+                   help="retrain when the model is older (default: %(default)s)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--check", action="store_true",
+                   help="exit with code 3 when retraining is due (for cron or CI)")  # fmt: skip
+    p.set_defaults(run=cmd_monitor, parser=p)
 
     p = commands.add_parser(
         "spark-als",

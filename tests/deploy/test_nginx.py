@@ -141,6 +141,11 @@ def proxy(app_server, certificate, tmp_path_factory) -> Iterator[Proxy]:
         yield Proxy(ports, certificate)
 
 
+def access_lines(log: Path) -> list[dict]:
+    """gunicorn's access log: one JSON object per request (flask_app/access_log.py)."""
+    return [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+
+
 def get(proxy: Proxy, path: str, **kwargs) -> requests.Response:
     return requests.get(
         proxy.url + path, verify=str(proxy.certificate.authority), timeout=10, **kwargs
@@ -288,7 +293,7 @@ def test_an_oversized_body_is_refused_by_nginx_as_json(proxy, app_server):
     assert response.status_code == 413
     assert response.headers["Content-Type"] == "application/json"
     assert "too large" in response.json()["error"]
-    assert "POST /predict" not in app_server.log.read_text()  # gunicorn never saw it
+    assert not [x for x in access_lines(app_server.log) if x["path"] == "/predict"]  # never seen
 
 
 @pytest.mark.slow
@@ -348,13 +353,13 @@ def test_past_the_burst_a_client_gets_429_as_json_and_others_do_not(proxy):
 
 @pytest.mark.slow
 def test_flask_sees_the_real_client_address_through_proxyfix(proxy, app_server):
-    """nginx connects from 127.0.0.1; with FLASK_PROXY_HOPS=1 the access log (gunicorn, via
-    ProxyFix) names the client, here 127.0.0.2."""
+    """nginx connects from 127.0.0.1; with FLASK_PROXY_HOPS=1 the access log (gunicorn's JSON
+    line, via ProxyFix) names the client, here 127.0.0.2."""
     result = proxy.curl("-fsS", f"https://{DOMAIN}/health?from=proxyfix", source="127.0.0.2")
     assert result.returncode == 0, result.stderr
     wait_for(lambda: "proxyfix" in app_server.log.read_text(), 10, "the access log line")
-    (line,) = [x for x in app_server.log.read_text().splitlines() if "from=proxyfix" in x]
-    assert line.startswith("127.0.0.2 ")
+    (line,) = [x for x in access_lines(app_server.log) if x["query"] == "from=proxyfix"]
+    assert line["remote_addr"] == "127.0.0.2"
 
 
 @pytest.mark.slow
@@ -464,3 +469,41 @@ def test_the_lectures_curl_lines_work_through_the_proxy(proxy):
         expected = re.search(r"#\s*(\d{3})\b", command)
         if expected:
             assert re.search(rf"^HTTP/[\d.]+ {expected.group(1)}", result.stdout, re.M), command
+
+
+# --- /metrics stays private (lecture 8) -----------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "path", ["/metrics", "/metrics?format=x", "/metrics/", "//metrics", "/%6detrics", "/METRICS"]
+)
+def test_metrics_are_not_served_to_the_internet(proxy, path):
+    """Through nginx /metrics is a 404 however it is spelt, while gunicorn on loopback serves
+    it (that is where Prometheus scrapes)."""
+    response = get(proxy, path)
+    assert response.status_code == 404, path
+    assert response.headers["Content-Type"] == "application/json"
+    assert "movierec_" not in response.text
+
+
+@pytest.mark.slow
+def test_prometheus_reaches_metrics_on_loopback(app_server):
+    response = requests.get(f"http://127.0.0.1:{app_server.port}/metrics", timeout=10)
+    assert response.status_code == 200 and "movierec_http_requests_total" in response.text
+
+
+@pytest.mark.slow
+def test_the_request_id_goes_through_the_proxy_to_the_log(proxy, app_server):
+    """A client's id reaches the app and comes back; without one, nginx's own id is used."""
+    chosen = get(proxy, "/health?from=request-id", headers={"X-Request-ID": "through-nginx-1"})
+    assert chosen.headers["X-Request-ID"] == "through-nginx-1"
+    made = get(proxy, "/health?from=request-id").headers["X-Request-ID"]
+    assert len(made) == 32 and made != "through-nginx-1"  # nginx's $request_id: 32 hex digits
+    wait_for(
+        lambda: (
+            {"through-nginx-1", made} <= {x["request_id"] for x in access_lines(app_server.log)}
+        ),
+        10,
+        "both ids in the access log",
+    )

@@ -117,9 +117,11 @@ def test_gunicorn_listens_on_loopback_with_one_worker_per_core(gunicorn_server):
     assert f"Listening at: {url}" in log.read_text()
 
 
-def test_the_gunicorn_config_itself_binds_loopback():
+def test_the_gunicorn_config_itself_binds_loopback(monkeypatch, tmp_path):
     """The old-course trap: a server on 0.0.0.0 behind a firewall. The file binds 127.0.0.1,
     whatever `-b` the tests (or anyone) add on the command line."""
+    # The file sets the metrics directory in the environment: this test's own, undone after it.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     settings = runpy.run_path(str(REPO_ROOT / "flask_app" / "gunicorn.conf.py"))
     assert settings["bind"].startswith("127.0.0.1:")
 
