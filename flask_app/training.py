@@ -39,10 +39,12 @@ bp = Blueprint("training", __name__)
 
 MAX_BODY = 8 * 1024 * 1024  # bytes: an uploaded ratings file (ML-100K's u.data is 2 MB)
 # Settings a client may choose, and their bounds: enough to experiment, not enough to keep a
-# small server busy for hours (a job's time limit stops it anyway).
+# small server busy for hours (a job's time limit stops it anyway). Every setting of the taught
+# model's TrainConfig, each within the range its schema allows (a test checks both).
 INTEGER_SETTINGS = {"n_factors": (1, 256), "epochs": (1, 200), "batch_size": (16, 65_536),
                     "patience": (1, 20), "seed": (0, 2**31 - 1)}  # fmt: skip
-NUMBER_SETTINGS = {"learning_rate": (1e-5, 1.0), "l2": (0.0, 10.0), "valid_fraction": (0.01, 0.5)}
+NUMBER_SETTINGS = {"learning_rate": (1e-5, 1.0), "l2": (0.0, 10.0), "movie_l2": (0.0, 100.0),
+                   "valid_fraction": (0.01, 0.5)}  # fmt: skip
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 START_WORKER = "no worker is running: start one with `make worker` (or the movierec-worker unit)"
 WORKER_DIED = "its worker stopped while it ran (killed or crashed); retry the job if you want"

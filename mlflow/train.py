@@ -3,6 +3,7 @@
 The `train` entry point of `mlflow/MLproject`; it also runs on its own:
 
     python mlflow/train.py --tracking-uri http://127.0.0.1:5001 --dataset synthetic --epochs 5
+    python mlflow/train.py --tracking-uri http://127.0.0.1:5001 --model best   # notebook 06
     MLFLOW_TRACKING_URI=http://127.0.0.1:5001 mlflow run mlflow -e train --env-manager local \\
         --experiment-name movie-recommender -P dataset=synthetic -P epochs=5
 
@@ -38,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset", choices=DATASETS, help="default: ml-100k if available, "
                         "else synthetic")  # fmt: skip
     parser.add_argument("--run-name")
-    add_hyperparameter_options(parser)  # --epochs, --n-factors, ...: the CLI's, same defaults
+    add_hyperparameter_options(parser)  # --model, --epochs, ...: the CLI's, same defaults
     args = parser.parse_args(argv)
     if not args.tracking_uri:
         parser.error("give --tracking-uri or set MLFLOW_TRACKING_URI (MLflow's default, "

@@ -29,7 +29,14 @@ from movierec.errors import (
     TrainingError,
     UnknownUserError,
 )
-from movierec.hyperparameters import AlsConfig, TrainConfig
+from movierec.hyperparameters import (
+    DEFAULT_MODEL,
+    MODEL_CONFIGS,
+    AlsConfig,
+    ModelConfig,
+    config_class,
+    model_names,
+)
 from movierec.limits import MAX_K
 
 # Failures a user can cause and fix: one `error:` line each, exit code 1.
@@ -43,6 +50,7 @@ EXAMPLES = """examples:
   python -m movierec download                       # ML-100K into data/ (or $MOVIEREC_DATA_DIR)
   python -m movierec train --out models/default     # default data: ML-100K, else synthetic
   python -m movierec train --dataset ml-100k --split u1 --out models/u1
+  python -m movierec train --model best --out models/best   # the strongest model (notebook 06)
   python -m movierec evaluate --model models/u1 --dataset ml-100k --split u1
   python -m movierec recommend --model models/default --user 42 -k 5
   python -m movierec predict --model models/default --pairs pairs.csv --out predictions.csv
@@ -82,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     check_can_save(args.out)  # before minutes of training, not after
     dataset = _dataset(args)
     holdout = Holdout(args.test_fraction, args.holdout_seed)
-    say(f"training on {dataset.describe()}")
+    say(f"training {args.config.model} on {dataset.describe()}")
     if dataset.test is not None:
         say(f"measuring on {dataset.split}.test ({len(dataset.test):,} ratings)")
     elif args.test_fraction > 0:
@@ -93,9 +101,14 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     save_model(trained.recommender, args.out)
     measured = trained.measured
+    if measured.history:
+        how = f"best epoch {measured.best_epoch}"
+    else:  # a blend: its members have the epochs
+        members = trained.recommender.metadata["training"]["members"]
+        how = "blend of " + ", ".join(f"{m['model']} ({m['weight']:.2f})" for m in members)
     print(
         f"saved the model to {args.out} (version {trained.recommender.version}): "
-        f"{trained.summary()}; best epoch {measured.best_epoch}, {measured.seconds:.1f} s"
+        f"{trained.summary()}; {how}, {measured.seconds:.1f} s"
     )
     if trained.metrics:
         print("metrics on the held-out ratings:")
@@ -231,6 +244,9 @@ def cmd_info(args: argparse.Namespace) -> None:
     print(f"{model}{where}")
     print(f"  model      {meta['model']['class']}, version {meta.get('version', '?')}, "
           f"trained {meta.get('created_at', '?')}")  # fmt: skip
+    if "name" in meta["model"]:  # models trained since movierec 0.3
+        settings = ", ".join(f"{k} {v}" for k, v in meta.get("hyperparameters", {}).items())
+        print(f"  settings   --model {meta['model']['name']}: {settings}")
     seen = "all" if meta.get("refit") else training.get("n_ratings", "?")
     print(f"  data       {dataset.get('name', '?')}: trained on {seen} of its "
           f"{dataset.get('n_ratings', '?')} ratings")  # fmt: skip
@@ -358,19 +374,72 @@ def holdout_share(text: str) -> float:
     return value
 
 
-def add_hyperparameter_options(parser: argparse.ArgumentParser, config=TrainConfig) -> None:
-    """One option per field of `config` (`--n-factors`, `--learning-rate`, ...), same defaults."""
-    group = parser.add_argument_group(
-        f"hyperparameters (movierec.hyperparameters.{config.__name__})"
-    )
-    for name, default in config.field_defaults().items():
+def add_hyperparameter_options(parser: argparse.ArgumentParser) -> None:
+    """`--model NAME` and one option per setting of any model (`--n-factors`, `--hidden`, ...).
+
+    The options come from the settings classes of `movierec.hyperparameters`, their help and
+    defaults too. Models share an option where they share a setting (`--epochs`); an option left
+    out takes the chosen model's own default, and `hyperparameters` refuses an option the chosen
+    model does not have.
+    """
+    parser.add_argument(
+        "--model", choices=model_names(), default=DEFAULT_MODEL,
+        help="which model to train: mf is the taught one; best names the strongest "
+        "(default: %(default)s)",
+    )  # fmt: skip
+    group = parser.add_argument_group("hyperparameters (movierec.hyperparameters)")
+    for name, by_model in _settings_by_name().items():
+        kind = type(next(iter(by_model.values()))[1])
+        group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=kind, default=None,
+                           help=_option_help(by_model).replace("%", "%%"))  # fmt: skip
+
+
+def _option_help(by_model: dict[str, tuple[str, object]]) -> str:
+    """`help (default: mf 40, autorec 100)`; models are named first where their help differs."""
+    defaults_by_help: dict[str, list[str]] = {}
+    for model, (help_text, default) in by_model.items():
+        defaults_by_help.setdefault(help_text, []).append(f"{model} {default}")
+    parts = []
+    for help_text, defaults in defaults_by_help.items():
+        models = ", ".join(d.split()[0] for d in defaults)
+        prefix = f"{models}: " if len(defaults_by_help) > 1 else ""
+        parts.append(f"{prefix}{help_text} (default: {', '.join(defaults)})")
+    return "; ".join(parts)
+
+
+def _settings_by_name() -> dict[str, dict[str, tuple[str, object]]]:
+    """{setting: {model: (help, default)}} over every model, settings in first-declared order."""
+    settings: dict[str, dict[str, tuple[str, object]]] = {}
+    for model, cls in MODEL_CONFIGS.items():
+        helps, defaults = cls.field_help(), cls.field_defaults()
+        for name, default in defaults.items():
+            settings.setdefault(name, {})[model] = (helps[name], default)
+    return settings
+
+
+def hyperparameters(args: argparse.Namespace) -> ModelConfig:
+    """The settings of `--model` that the options describe (or ValueError naming the problem)."""
+    cls = config_class(args.model)
+    given = {name: getattr(args, name) for name in _settings_by_name()}
+    given = {name: value for name, value in given.items() if value is not None}
+    foreign = [name for name in given if name not in cls.field_defaults()]
+    if foreign:
+        option = f"--{foreign[0].replace('_', '-')}"
+        raise ValueError(f"{option} is not a setting of model {cls.model} (see --help)")
+    return cls(**given)
+
+
+def add_als_options(parser: argparse.ArgumentParser) -> None:
+    """One option per field of `AlsConfig` (`--rank`, `--reg-param`, ...), same defaults."""
+    group = parser.add_argument_group("hyperparameters (movierec.hyperparameters.AlsConfig)")
+    for name, default in AlsConfig.field_defaults().items():
         group.add_argument(f"--{name.replace('_', '-')}", dest=name, type=type(default),
                            default=default, help=f"(default: {default})")  # fmt: skip
 
 
-def hyperparameters(args: argparse.Namespace, config=TrainConfig):
-    """The `config` the options of `add_hyperparameter_options` describe (or ValueError)."""
-    return config(**{name: getattr(args, name) for name in config.field_defaults()})
+def als_hyperparameters(args: argparse.Namespace) -> AlsConfig:
+    """The `AlsConfig` the options of `add_als_options` describe (or ValueError)."""
+    return AlsConfig(**{name: getattr(args, name) for name in AlsConfig.field_defaults()})
 
 
 def _model_option(parser: argparse.ArgumentParser) -> None:
@@ -402,7 +471,7 @@ def build_parser() -> Parser:
 
     p = commands.add_parser(
         "train",
-        help="train the matrix factorization, measure it, and save it",
+        help="train a model (the taught matrix factorization by default), measure it, save it",
         description="Measure a model on held-out ratings, then train the model to save on all "
         "of them (unless --no-refit). A canonical --split is measured on its test file instead.",
     )
@@ -523,7 +592,7 @@ def build_parser() -> Parser:
                    help="which ratings are held out (default: %(default)s, as train)")  # fmt: skip
     p.add_argument("--cores", type=positive_int, default=2,
                    help="cores of the local Spark (default: %(default)s)")  # fmt: skip
-    add_hyperparameter_options(p, AlsConfig)
+    add_als_options(p)
     p.set_defaults(run=cmd_spark_als, parser=p, ratings=None)
     return parser
 
@@ -537,7 +606,7 @@ def _check_usage(args: argparse.Namespace) -> None:
         parser.error(f"-k must be at most {MAX_K} (no answer holds more), not {args.k}")
     if args.command == "spark-als":
         try:
-            args.config = hyperparameters(args, AlsConfig)
+            args.config = als_hyperparameters(args)
         except ValueError as error:  # e.g. --rank 0
             parser.error(str(error))
     if args.command == "train":

@@ -1,14 +1,18 @@
-"""The taught model: biased matrix factorization, as a PyTorch module.
+"""The networks: the taught biased matrix factorization, and two stronger models beside it.
 
-A rating is explained as: the average rating, plus how generous this user is, plus how well liked
-this movie is, plus how well the user's tastes match the movie's traits (a dot product of two
-learned vectors of `n_factors` numbers each).
+- `MatrixFactorization` (taught, lecture 2): a rating is the average rating, plus how generous
+  this user is, plus how well liked this movie is, plus how well the user's tastes match the
+  movie's traits (a dot product of two learned vectors of `n_factors` numbers each).
+- `AutoRec` (notebook 06): a movie is described by its ratings themselves. An autoencoder squeezes
+  each movie's column of ratings into a short code and reads every user's rating back out of it.
+- `Blend` (notebook 06): a weighted sum of other models' predictions.
 
-Every model class of the package has the same small interface, so the `Recommender`, persistence
-and serving work with any of them:
+Every model class has the same small interface, so the `Recommender`, persistence and serving work
+with any of them, unchanged:
 - `init_args`: the constructor's arguments; saved beside the weights, `Class(**init_args)`
   rebuilds the empty network (as nanoGPT's checkpoints do);
 - `score(users, items)`: predicted ratings for index pairs, where -1 marks an unknown user or movie.
+How each one learns is in `movierec.train`.
 """
 
 from __future__ import annotations
@@ -50,15 +54,17 @@ class MatrixFactorization(nn.Module):
         biases = self.user_bias(users).squeeze(1) + self.item_bias(items).squeeze(1)
         return self.global_bias + biases + dot
 
-    def penalty(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Mean squared size of the factors and biases a batch uses (the L2 term of the loss)."""
-        squares = (
-            self.user_factors(users).pow(2).sum(dim=1)
-            + self.item_factors(items).pow(2).sum(dim=1)
-            + self.user_bias(users).squeeze(1).pow(2)
-            + self.item_bias(items).squeeze(1).pow(2)
-        )
-        return squares.mean()
+    def penalty(
+        self, users: torch.Tensor, items: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Squared sizes of what each pair uses: (the user's vector and bias, the movie's).
+
+        The L2 terms of the loss. They come apart so that training can weigh a movie's part by
+        how many ratings the movie has (see `movierec.train`).
+        """
+        user = self.user_factors(users).pow(2).sum(dim=1) + self.user_bias(users).squeeze(1).pow(2)
+        movie = self.item_factors(items).pow(2).sum(dim=1) + self.item_bias(items).squeeze(1).pow(2)
+        return user, movie
 
     @torch.no_grad()
     def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -99,8 +105,94 @@ class MatrixFactorization(nn.Module):
         return (self.global_bias + bias + every_item).float()
 
 
+class AutoRec(nn.Module):
+    """AutoRec (Sedhain et al., 2015): each movie's ratings, squeezed and read back out.
+
+    A movie's column of ratings (one entry per user, 0 where they did not rate it) goes through
+    a narrow layer: code_i = sigmoid(encoder(column_i)), `hidden` numbers. The decoder reads
+    every user's rating back out of that code: rating(u, i) = decoder row u · code_i + bias u.
+    Trained to reproduce the ratings that exist, it fills in the ones that do not.
+
+    `by="users"` swaps the roles (U-AutoRec): each user's row of ratings is encoded instead.
+    The codes of the training ratings are kept in `codes` (`remember`), so a saved model scores
+    without the ratings it learned from.
+    """
+
+    def __init__(self, n_users: int, n_items: int, hidden: int = 500, by: str = "items"):
+        super().__init__()
+        if by not in ("items", "users"):
+            raise ValueError(f"by must be 'items' or 'users', not {by!r}")
+        self.init_args = {"n_users": n_users, "n_items": n_items, "hidden": hidden, "by": by}
+        self.by = by
+        n_rows, n_columns = (n_items, n_users) if by == "items" else (n_users, n_items)
+        self.encoder = nn.Linear(n_columns, hidden)
+        self.decoder = nn.Linear(hidden, n_columns)
+        self.register_buffer("codes", torch.zeros(n_rows, hidden))
+
+    def encode(self, rows: torch.Tensor) -> torch.Tensor:
+        """The codes of a batch of rows of ratings (0: not rated)."""
+        return torch.sigmoid(self.encoder(rows))
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        """Each row of ratings, reconstructed: a predicted rating in every column."""
+        return self.decoder(self.encode(rows))
+
+    def penalty(self) -> torch.Tensor:
+        """Squared size of the weights (the L2 term of the loss; biases are left free)."""
+        return self.encoder.weight.pow(2).sum() + self.decoder.weight.pow(2).sum()
+
+    @torch.no_grad()
+    def remember(self, matrix: torch.Tensor) -> None:
+        """Keep the code of every row of the training ratings: what `score` reads from."""
+        self.codes.copy_(self.encode(matrix))
+
+    @torch.no_grad()
+    def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Unclipped predictions for index pairs; -1 marks an unknown user or movie.
+
+        A movie nobody rated has the code of an empty column; a user the model never saw is read
+        with the average decoder row, i.e. as an average user.
+        """
+        rows, columns = (items, users) if self.by == "items" else (users, items)
+        # One extra row at the end of each table holds the fallback; unknown ids (-1) point there.
+        codes = torch.cat([self.codes, torch.sigmoid(self.encoder.bias)[None]])
+        weights = self.decoder.weight  # one row of `hidden` numbers per column (per user, by items)
+        weights = torch.cat([weights, weights.mean(dim=0, keepdim=True)])
+        bias = torch.cat([self.decoder.bias, self.decoder.bias.mean()[None]])
+        rows = torch.where(rows >= 0, rows, len(codes) - 1)
+        columns = torch.where(columns >= 0, columns, len(weights) - 1)
+        return (weights[columns] * codes[rows]).sum(dim=1) + bias[columns]
+
+
+class Blend(nn.Module):
+    """score(u, i) = weights[0] + Σ_k weights[k] · member_k.score(u, i): other models, weighted.
+
+    Different models make different mistakes, so a weighted sum of them is usually better than
+    the best of them. The weights are fitted on ratings no member learned from (`movierec.train`).
+    """
+
+    def __init__(self, members: list[dict]):
+        """`members`: [{"class": ..., "init_args": ...}, ...], as `build_model` takes them."""
+        super().__init__()
+        self.init_args = {"members": members}
+        self.members = nn.ModuleList(build_model(m["class"], m["init_args"]) for m in members)
+        self.register_buffer("weights", torch.zeros(len(members) + 1))  # intercept first
+
+    def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """The weighted sum of the members' scores for a batch of index pairs."""
+        scores = torch.stack([member.score(users, items) for member in self.members], dim=1)
+        return self.weights[0] + scores @ self.weights[1:]
+
+    @torch.no_grad()
+    def score(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Unclipped predictions; each member has its own fallback for unknown ids (-1)."""
+        return self(users, items)
+
+
 # Every model class a saved model may name, by class name (metadata.json records it).
-MODEL_CLASSES: dict[str, type[nn.Module]] = {"MatrixFactorization": MatrixFactorization}
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    cls.__name__: cls for cls in (MatrixFactorization, AutoRec, Blend)
+}
 
 
 def build_model(class_name: str, init_args: dict) -> nn.Module:

@@ -152,7 +152,8 @@ def _write_model(recommender: Recommender, folder: Path) -> None:
     info = {
         **recommender.metadata,
         "format_version": FORMAT_VERSION,
-        "model": network,
+        # The name given at training ("mf", "blend" ...) stays; class and arguments are the model's.
+        "model": {**recommender.metadata.get("model", {}), **network},
         "rating_range": list(recommender.rating_range),
         "user_ids": recommender.users.raw_ids.tolist(),
         "item_ids": recommender.items.raw_ids.tolist(),

@@ -1,7 +1,8 @@
 """Train, measure and describe a model in one call.
 
 The command line, MLflow's training script, the notebooks, the tests and the benchmarks all train
-through `train_and_evaluate`, so every model records the same facts under the same keys:
+through `train_and_evaluate`, whatever the model, so every model records the same facts under the
+same keys (`train` adds `model`, `hyperparameters` and `training`):
 
     dataset     {"name", "checksum", "n_ratings"}: what the ratings were ("ml-100k/u1": a split)
     holdout     {"test_fraction", "seed"}: how the test ratings were drawn (None: a canonical
@@ -22,7 +23,7 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 
 from movierec.data import Dataset, holdout_split
-from movierec.hyperparameters import TrainConfig
+from movierec.hyperparameters import ModelConfig
 from movierec.metrics import evaluate
 from movierec.recommender import Recommender
 from movierec.train import TrainResult, train
@@ -64,7 +65,7 @@ class Trained:
 
 def train_and_evaluate(
     dataset: Dataset,
-    config: TrainConfig | None = None,
+    config: ModelConfig | None = None,
     holdout: Holdout | None = Holdout(),
     refit: bool = True,
     progress: bool = True,
@@ -75,7 +76,8 @@ def train_and_evaluate(
     Args:
         dataset: from `movierec.data.load_dataset` or `dataset_from_files`. A canonical split
             (`dataset.test` set) is measured on its own test file and never refitted.
-        config: hyperparameters, `TrainConfig()` when omitted.
+        config: the model and its hyperparameters (`movierec.hyperparameters`); the taught
+            model's defaults, `TrainConfig()`, when omitted.
         holdout: which share of each user's ratings to measure on; None or a fraction of 0
             trains on everything and records no metrics.
         refit: after measuring, train again on every rating and save that model instead.

@@ -133,14 +133,17 @@ def log_training_run(
             "movierec_version": movierec.__version__,
         })  # fmt: skip
         # END SOLUTION
+        mlflow.log_param("model", result.config.model)  # which of the package's models: "mf", ...
 
-        # Per-epoch metrics with step=epoch: the UI draws them as curves over epochs.
+        # Per-epoch metrics with step=epoch: the UI draws them as curves over epochs. (A blend
+        # has no epochs of its own: its members' are in the metadata.)
         for row in result.history:
             mlflow.log_metrics(
                 {"train_rmse": row["train_rmse"], "valid_rmse": row["valid_rmse"]},
                 step=row["epoch"],
             )
-        mlflow.log_figure(training_curve(result), "training_curve.png")
+        if result.history:
+            mlflow.log_figure(training_curve(result), "training_curve.png")
         mlflow.log_dict(_without_id_maps(metadata), METADATA_ARTIFACT)
 
         model_info = log_model(model_dir)

@@ -96,6 +96,25 @@ def trained_model_dir(tmp_path_factory, tiny_trained) -> Path:
     return save_model(tiny_trained.recommender, tmp_path_factory.mktemp("models") / "tiny")
 
 
+@pytest.fixture(scope="session")
+def tiny_blend(synthetic_dataset):
+    """The strongest model (`--model best`: a blend of mf and two AutoRecs), trained for a few
+    seconds and kept as measured, as `tiny_trained` is."""
+    from movierec.hyperparameters import BlendConfig
+    from movierec.pipeline import Holdout, train_and_evaluate
+
+    config = BlendConfig(epochs=TINY_TRAINING["epochs"], seed=TINY_TRAINING["seed"])
+    return train_and_evaluate(synthetic_dataset, config, Holdout(), refit=False, progress=False)
+
+
+@pytest.fixture(scope="session")
+def blend_model_dir(tmp_path_factory, tiny_blend) -> Path:
+    """`tiny_blend` saved as `python -m movierec train --model best` saves it. Read-only."""
+    from movierec.persist import save_model
+
+    return save_model(tiny_blend.recommender, tmp_path_factory.mktemp("models") / "blend")
+
+
 # --- the Flask app serving that model -----------------------------------------------------------
 
 

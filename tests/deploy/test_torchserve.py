@@ -81,6 +81,19 @@ def test_the_handler_answers_what_flask_answers(handler, app, users):
             assert answer == flask_answer(app, user, k)
 
 
+def test_the_handler_serves_the_strongest_model_unchanged(blend_model_dir, users):
+    """`--model best` (a blend of three networks) through the same handler: Flask's answers."""
+    from flask_app import create_app
+
+    assert read_metadata(blend_model_dir)["model"]["class"] == "Blend"
+    handler = RecommendationHandler()
+    handler.initialize(FakeContext(blend_model_dir))
+    app = create_app({"TESTING": True, "MOVIEREC_MODEL": str(blend_model_dir)})
+    for user in users:
+        (answer,) = handler.handle([{"body": {"user_id": user, "k": 5}}], FakeContext(Path()))
+        assert answer == flask_answer(app, user, 5)
+
+
 def test_a_batch_gets_one_json_answer_per_request_in_order(handler, users):
     context = FakeContext(Path())
     batch = [{"body": {"user_id": user, "k": 2}} for user in users]

@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import io
 import json
+import math
 
 import pytest
 
-from flask_app.training import MAX_BODY, START_WORKER, WORKER_DIED
+from flask_app.training import (
+    INTEGER_SETTINGS,
+    MAX_BODY,
+    NUMBER_SETTINGS,
+    START_WORKER,
+    WORKER_DIED,
+)
+from movierec.hyperparameters import TrainConfig
 from tests.file_server import file_server
 from tests.flask_app.conftest import AUTH
 
@@ -32,6 +40,23 @@ def error_of(response, status_code: int) -> str:
     assert response.status_code == status_code, response.get_data(as_text=True)
     assert response.mimetype == "application/json"
     return response.get_json()["error"]
+
+
+# --- the settings a job may ask for ---------------------------------------------------------------
+
+
+def test_every_setting_of_the_taught_model_may_be_asked_for_within_its_schemas_range():
+    """The service's bounds are a server's limits: tighter than TrainConfig's, never wider."""
+    schema = TrainConfig.json_schema()["properties"]
+    allowed = INTEGER_SETTINGS | NUMBER_SETTINGS
+    assert set(allowed) == set(schema), "a setting of TrainConfig is missing, or one is extra"
+    for name, (low, high) in allowed.items():
+        declared = schema[name]
+        assert (name in INTEGER_SETTINGS) == (declared["type"] == "integer"), name
+        assert low >= declared.get("minimum", -math.inf), name
+        assert low > declared.get("exclusiveMinimum", -math.inf), name
+        assert high <= declared.get("maximum", math.inf), name
+        assert high < declared.get("exclusiveMaximum", math.inf), name
 
 
 # --- accepted -------------------------------------------------------------------------------------

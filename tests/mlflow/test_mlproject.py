@@ -9,20 +9,28 @@ import mlflow
 import pytest
 import yaml
 
-from movierec.hyperparameters import TrainConfig
+from movierec.hyperparameters import DEFAULT_MODEL, MODEL_CONFIGS
 from tests.conftest import VENV_BIN
 from tests.mlflow.fixtures import MLFLOW_DIR, subprocess_env
 
 
-def test_the_mlproject_trains_with_trainconfigs_defaults():
-    """`mlflow run` and `python -m movierec train` train the same model by default."""
-    entry = yaml.safe_load((MLFLOW_DIR / "MLproject").read_text())["entry_points"]["train"]
-    parameters = {k: v for k, v in entry["parameters"].items() if k != "dataset"}
-    defaults = TrainConfig.field_defaults()
-    assert set(parameters) == set(defaults)
-    for name, default in defaults.items():
-        assert type(default)(parameters[name]["default"]) == default, name
-        assert f"--{name.replace('_', '-')} {{{name}}}" in entry["command"], name
+def test_each_entry_point_trains_its_model_with_its_settings_defaults():
+    """`mlflow run -e train-NAME` and `python -m movierec train --model NAME` train the same
+    model by default: one entry point per model, its parameters those of its settings class."""
+    entry_points = yaml.safe_load((MLFLOW_DIR / "MLproject").read_text())["entry_points"]
+    assert set(entry_points) == {
+        "train",
+        *(f"train-{name}" for name in MODEL_CONFIGS if name != "mf"),
+    }
+    for entry_name, entry in entry_points.items():
+        model = entry_name.removeprefix("train-") if entry_name != "train" else DEFAULT_MODEL
+        parameters = {k: v for k, v in entry["parameters"].items() if k != "dataset"}
+        defaults = MODEL_CONFIGS[model].field_defaults()
+        assert set(parameters) == set(defaults), entry_name
+        for name, default in defaults.items():
+            assert type(default)(parameters[name]["default"]) == default, (entry_name, name)
+            assert f"--{name.replace('_', '-')} {{{name}}}" in entry["command"], (entry_name, name)
+        assert (f"--model {model}" in entry["command"]) == (model != DEFAULT_MODEL), entry_name
 
 
 @pytest.mark.slow

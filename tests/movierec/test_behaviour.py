@@ -7,11 +7,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from movierec.baselines import GlobalMean, RidgeBaseline
 from movierec.metrics import evaluate, rmse
+from movierec.persist import load_model
 from movierec.train import TrainConfig, train
 from tests.movierec.conftest import FAST
 
@@ -76,6 +79,38 @@ def test_people_who_rate_only_science_fiction_get_mostly_science_fiction(synthet
 
 
 # --- invariance ---------------------------------------------------------------------------------
+
+
+def test_the_per_movie_penalty_fills_top_10_lists_with_established_movies(
+    split, synthetic_dataset, trained
+):
+    """Charged once per movie (`movie_l2`), the penalty holds back movies that one or two people
+    loved; charged per rating only, as before, it lets many of them into the lists."""
+    ratings_per_movie = split[0].item_id.value_counts()
+
+    def mean_ratings_of_recommended(recommender) -> float:
+        users = recommender.users.raw_ids[:100]
+        top = [r.item_id for user in users for r in recommender.recommend(int(user), 10)]
+        return float(ratings_per_movie[top].mean())
+
+    per_rating_only = train(split[0], synthetic_dataset.movies, replace(FAST, movie_l2=0.0),
+                            progress=False).recommender  # fmt: skip
+    with_movie_l2 = mean_ratings_of_recommended(trained.recommender)
+    assert with_movie_l2 > 1.3 * mean_ratings_of_recommended(per_rating_only)
+
+
+def test_the_flask_app_serves_the_stronger_model_unchanged(blend_model_dir):
+    """Any model class works through the `Recommender`: the app's answers are the blend's."""
+    from flask_app import create_app
+
+    client = create_app({"TESTING": True, "MOVIEREC_MODEL": str(blend_model_dir)}).test_client()
+    recommender = load_model(blend_model_dir)
+    user = int(recommender.users.raw_ids[0])
+    answer = client.get(f"/recommend?user_id={user}&k=5").get_json()
+    assert [r["item_id"] for r in answer["recommendations"]] == [
+        r.item_id for r in recommender.recommend(user, 5)
+    ]
+    assert client.get("/health").get_json()["version"] == recommender.version
 
 
 def test_raw_ids_are_never_used_as_indices(synthetic_dataset):

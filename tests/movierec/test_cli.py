@@ -171,6 +171,27 @@ def test_train_never_overwrites_what_is_not_a_model(tmp_path, cli_model, target)
     assert snapshot(work) == before
 
 
+def test_train_model_best_saves_the_strongest_model_which_every_command_uses(tmp_path):
+    """`--model best` trains the blend; the other commands use it as they use the taught one."""
+    out = tmp_path / "best"
+    result = movierec("train", "--dataset", "synthetic", "--model", "best", "--epochs", "3",
+                      "--test-fraction", "0", "--out", out, "--quiet")  # fmt: skip
+    assert "blend of mf (" in result.stdout and "autorec (" in result.stdout
+    info = json.loads(movierec("info", "--model", out, "--json").stdout)
+    assert info["model"]["name"] == "blend" and info["model"]["class"] == "Blend"
+    assert info["hyperparameters"] == {"epochs": 3, "valid_fraction": 0.05, "seed": 42}
+    assert [m["model"] for m in info["training"]["members"]] == ["mf", "autorec", "user-autorec"]
+    shown = movierec("recommend", "--model", out, "--user", 1, "-k", 3, "--json").stdout
+    assert len(json.loads(shown)) == 3
+
+
+def test_train_help_lists_every_models_settings_from_their_classes():
+    text = movierec("train", "--help").stdout
+    assert "--model {mf,autorec,user-autorec,blend,best}" in text
+    for option in ("--n-factors", "--movie-l2", "--hidden", "--input-dropout", "--decay-patience"):
+        assert option in text
+
+
 def test_train_replaces_an_earlier_model(tmp_path, cli_model):
     out = tmp_path / "model"
     movierec("train", "--dataset", "synthetic", "--out", out, *QUICK)
@@ -231,6 +252,7 @@ def test_recommend_prints_movies_best_first(cli_model):
 def test_info_says_what_a_model_is(cli_model):
     text = movierec("info", "--model", cli_model).stdout
     assert "MatrixFactorization, version" in text and "ratings.csv" in text and "rmse" in text
+    assert "--model mf: n_factors 32, epochs 4," in text
     assert json.loads(movierec("info", "--model", cli_model, "--json").stdout)["refit"] is True
 
 
@@ -295,6 +317,10 @@ def test_an_unknown_user_is_one_clear_line(cli_model):
     [
         (["train", "--valid-fraction", "0"], "valid_fraction must be between 0 and 1"),
         (["train", "--epochs", "0"], "epochs must be at least 1"),
+        (["train", "--hidden", "300"], "--hidden is not a setting of model mf"),
+        (["train", "--model", "blend", "--l2", "1"], "--l2 is not a setting of model blend"),
+        (["train", "--model", "autorec", "--input-dropout", "1"], "input_dropout must be below 1"),
+        (["train", "--model", "gpt"], "invalid choice: 'gpt'"),
         (["train", "--test-fraction", "1.0"], "must be at least 0 and below 1"),
         (["train", "--test-fraction", "1.5"], "must be at least 0 and below 1"),
         (["train", "--movies", "u.item"], "--movies gives titles for --ratings"),

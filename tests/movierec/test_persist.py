@@ -57,6 +57,20 @@ def test_round_trip_gives_identical_predictions_and_recommendations(recommender,
     assert recommender.recommend(int(users[0]), 10) == copy.recommend(int(users[0]), 10)
 
 
+def test_the_strongest_model_round_trips_through_weights_only_loading(blend_model_dir, tmp_path):
+    """A blend and its AutoRec members load with `weights_only=True` and the package's classes,
+    and answer exactly as before a re-save."""
+    blend = load_model(blend_model_dir)
+    assert type(blend.model).__name__ == "Blend" and blend.metadata["model"]["name"] == "blend"
+    state = torch.load(blend_model_dir / MODEL_FILE, weights_only=True)
+    assert all(isinstance(t, torch.Tensor) for t in state.values())
+    copy = load_model(save_model(blend, tmp_path / "again"))
+    users = np.repeat(blend.users.raw_ids[:30], 3)
+    items = np.resize(blend.items.raw_ids, len(users))
+    assert np.array_equal(blend.predict(users, items), copy.predict(users, items))
+    assert copy.version == blend.version
+
+
 def test_load_then_save_loses_no_metadata(trained_model_dir, recommender, tmp_path):
     """The metadata travels with the Recommender: a re-save keeps the dataset, the metrics, the
     hyperparameters, the training facts, the version and the training date."""
