@@ -19,18 +19,20 @@ API_KEY_FILE ?= $(HOME)/.config/movierec/api-keys
 # PyTorch's CPU-only wheels: PyPI's Linux torch is a multi-GB CUDA build we don't need.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: help install venv demo train retrain serve worker api-key test test-fast check-pins lint \
+.PHONY: help install install-dev venv demo train retrain serve worker api-key test test-fast check-pins lint \
         format mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image site \
         site-serve
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-install: $(VENV)/.movierec-installed  ## install the pinned packages and movierec (pip install -e .)
+install: $(VENV)/.movierec-installed  ## install the course's pinned packages and movierec (pip install -e .)
 
-# Re-runs only when a requirements file or pyproject.toml changes. torch comes alone first, from
+install-dev: $(VENV)/.movierec-dev-installed  ## add the suite's and the later lectures' extras (requirements-dev.txt)
+
+# Re-runs only when requirements.txt or pyproject.toml changes. torch comes alone first, from
 # the CPU index when it answers; its dependencies come from PyPI with everything else.
-$(VENV)/.movierec-installed: requirements.txt requirements-dev.txt pyproject.toml
+$(VENV)/.movierec-installed: requirements.txt pyproject.toml
 	@if [ ! -x $(PY) ]; then $(MAKE) --no-print-directory venv; fi
 	@if ! $(PY) -c "import torch" 2>/dev/null; then \
 	  if $(PY) -c "import urllib.request as u; u.urlopen('$(TORCH_INDEX)/torch/', timeout=5)" \
@@ -41,7 +43,13 @@ $(VENV)/.movierec-installed: requirements.txt requirements-dev.txt pyproject.tom
 	    $(PIP) install --no-deps torch==2.13.0; \
 	  fi; \
 	fi
-	$(PIP) install -r requirements-dev.txt -e .
+	$(PIP) install -r requirements.txt -e .
+	touch $@
+
+# The students' environment stays lean: what only the test suite, the benchmarks, the website
+# and later lectures need (Spark, TorchServe, Sphinx, Surprise, ...) comes with `make test`.
+$(VENV)/.movierec-dev-installed: $(VENV)/.movierec-installed requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
 	touch $@
 
 # A new .venv, from a supported Python, with a message that says what to install when it fails.
@@ -81,20 +89,20 @@ api-key:  ## add a new random API key to ~/.config/movierec/api-keys (or API_KEY
 		| tee -a "$(API_KEY_FILE)"
 	@echo "(added to $(API_KEY_FILE); the API reads it at start: MOVIEREC_API_KEY_FILE=$(API_KEY_FILE))" >&2
 
-test: $(VENV)/.movierec-installed  ## the whole test suite, end-to-end tests included (what CI runs)
+test: $(VENV)/.movierec-dev-installed  ## the whole test suite, end-to-end tests included (what CI runs)
 	$(PY) -m pytest --durations=25
 
-test-fast: $(VENV)/.movierec-installed  ## the suite without the slow end-to-end tests
+test-fast: $(VENV)/.movierec-dev-installed  ## the suite without the slow end-to-end tests
 	$(PY) -m pytest -m "not slow"
 
 check-pins:  ## check that every pin but torch resolves on Python 3.12 and 3.13 (asks PyPI)
 	bash .ci/check_pins.sh
 
-lint: $(VENV)/.movierec-installed  ## ruff: lint and format check
+lint: $(VENV)/.movierec-dev-installed  ## ruff: lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(VENV)/.movierec-installed  ## ruff: fix what can be fixed and format
+format: $(VENV)/.movierec-dev-installed  ## ruff: fix what can be fixed and format
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
@@ -109,18 +117,18 @@ mlflow-serve: $(VENV)/.movierec-installed  ## serve models:/movie-recommender@ch
 
 # --- the course website -------------------------------------------------------------------------
 
-site: $(VENV)/.movierec-installed  ## the course as a website in build/site/html: notebooks run, every link checked (needs linkchecker)
+site: $(VENV)/.movierec-dev-installed  ## the course as a website in build/site/html: notebooks run, every link checked (needs linkchecker)
 	$(PY) -m website
 
-site-serve: $(VENV)/.movierec-installed  ## show the built site on http://127.0.0.1:8000/ (Ctrl-C stops)
+site-serve: $(VENV)/.movierec-dev-installed  ## show the built site on http://127.0.0.1:8000/ (Ctrl-C stops)
 	$(PY) -m website.serve --port 8000
 
 # --- lecture 5: TorchServe and the container image ---------------------------------------------
 
-mar: $(VENV)/.movierec-installed  ## pack MODEL (models/default) into model-store/movierec.mar for TorchServe
+mar: $(VENV)/.movierec-dev-installed  ## pack MODEL (models/default) into model-store/movierec.mar for TorchServe
 	$(PY) -m deploy.torchserve.archive $(MODEL) model-store
 
-torchserve: $(VENV)/.movierec-installed  ## serve model-store/movierec.mar with TorchServe on 127.0.0.1:8080 (needs Java 17)
+torchserve: $(VENV)/.movierec-dev-installed  ## serve model-store/movierec.mar with TorchServe on 127.0.0.1:8080 (needs Java 17)
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/torchserve --start --foreground --ncs \
 		--ts-config deploy/torchserve/config.properties --model-store model-store --models movierec=movierec.mar
 
@@ -134,7 +142,7 @@ image:  ## build the container image movierec-api from the Dockerfile (minutes, 
 		$(IMAGE_BUILD_FLAGS) $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
 		--build-arg TORCH_INDEX=$(TORCH_INDEX) -t $(IMAGE) .
 
-bench: $(VENV)/.movierec-installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
+bench: $(VENV)/.movierec-dev-installed  ## every benchmark, on real ML-100K (MOVIEREC_DATA_DIR: its parent folder)
 	$(PY) bench/train_quality.py
 	$(PY) bench/notebooks_time.py
 	$(PY) bench/serve_load.py
