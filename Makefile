@@ -19,9 +19,9 @@ API_KEY_FILE ?= $(HOME)/.config/movierec/api-keys
 # PyTorch's CPU-only wheels: PyPI's Linux torch is a multi-GB CUDA build we don't need.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: help install install-dev venv demo train retrain serve worker api-key test test-fast check-pins lint \
-        format mlflow-server mlflow-serve bench clean grade mar torchserve image bench-image site \
-        site-serve
+.PHONY: help install install-dev venv demo train retrain serve worker api-key test test-fast \
+        check-pins lint format mlflow-server mlflow-serve bench clean grade mar torchserve image \
+        bench-image site site-serve
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
