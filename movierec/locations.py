@@ -50,3 +50,12 @@ def movielens_base_url() -> str:
     return os.environ.get(
         "MOVIEREC_MOVIELENS_URL", "https://files.grouplens.org/datasets/movielens"
     ).rstrip("/")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (new names, renames) to disk, so a swap survives a power cut."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -38,6 +38,7 @@ import torch
 import movierec
 from movierec.errors import ModelLoadError, ModelSaveError
 from movierec.ids import IdMap
+from movierec.locations import fsync_dir
 from movierec.model import build_model
 from movierec.recommender import Recommender
 
@@ -129,7 +130,7 @@ def save_model(recommender: Recommender, path: str | Path) -> Path:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _fsync_dir(versions)
+    fsync_dir(versions)
     _point_link(path, version)
     _prune(versions, keep=version)
     return path
@@ -165,7 +166,7 @@ def _write_model(recommender: Recommender, folder: Path) -> None:
     for file in folder.iterdir():
         with open(file, "rb") as f:
             os.fsync(f.fileno())
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def _version_name(metadata: dict) -> str:
@@ -197,7 +198,7 @@ def _point_link(path: Path, version: Path) -> None:
     link.unlink(missing_ok=True)
     link.symlink_to(os.path.relpath(version, path.parent))
     os.replace(link, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def _prune(versions: Path, keep: Path) -> None:
@@ -208,15 +209,6 @@ def _prune(versions: Path, keep: Path) -> None:
     for folder in old:
         if {p.name for p in folder.iterdir()} <= MODEL_FILES:
             shutil.rmtree(folder)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (new names, renames) to disk."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _jsonable(value):

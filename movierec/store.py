@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from movierec.errors import StoreError
+from movierec.locations import fsync_dir
 
 FORMAT_VERSION = 1
 
@@ -124,7 +125,7 @@ def write_store(contents: StoreContents, path: str | Path) -> dict[str, Any]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return about
 
 
@@ -165,15 +166,6 @@ def _feature_row(row: FeatureRow) -> tuple[int, int, float | None, str | None]:
     key, n_ratings, bias, vector = row
     text = None if vector is None else json.dumps([float(x) for x in vector])
     return int(key), int(n_ratings), None if bias is None else float(bias), text
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (the rename) to disk, as `movierec.persist` does for models."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- reading ------------------------------------------------------------------------------------
