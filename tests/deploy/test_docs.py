@@ -20,10 +20,6 @@ GUIDE = REPO_ROOT / "deploy" / "README.md"
 SITE = REPO_ROOT / "deploy" / "nginx" / "movierec.conf"
 
 
-def test_the_course_table_links_the_lecture():
-    assert "](lectures/05_production_serving.md)" in (REPO_ROOT / "README.md").read_text()
-
-
 @pytest.mark.parametrize("document", [LECTURE, GUIDE], ids=lambda p: p.name)
 def test_every_make_target_shown_exists(document: Path):
     makefile = (REPO_ROOT / "Makefile").read_text()

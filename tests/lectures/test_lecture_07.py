@@ -1,5 +1,6 @@
-"""Lecture 7 tells the truth: its links and files exist, its commands parse, its curl lines answer
-from a real gunicorn in store mode, and its figures are measured ones."""
+"""Lecture 7 tells the truth: its files exist, its commands parse, its curl lines answer from a
+real gunicorn in store mode, and its figures are measured ones. (Its links and its rows in the
+course maps are checked for every lecture: tests/docs/test_links.py and test_lectures.py.)"""
 
 from __future__ import annotations
 
@@ -20,16 +21,6 @@ from tests.support import shell_lines
 
 LECTURE = REPO_ROOT / "lectures" / "07_batch_spark_cloud.md"
 GUIDE = REPO_ROOT / "deploy" / "aws" / "README.md"
-
-
-def test_the_course_table_links_the_lecture():
-    assert "](lectures/07_batch_spark_cloud.md)" in (REPO_ROOT / "README.md").read_text()
-
-
-@pytest.mark.parametrize("document", [LECTURE, GUIDE], ids=lambda p: p.name)
-def test_relative_links_point_to_files(document: Path):
-    for target in re.findall(r"\]\((\.\.?/[^)#]+)\)", document.read_text()):
-        assert (document.parent / target).resolve().exists(), f"{document.name}: {target}"
 
 
 def test_every_repository_file_in_the_commands_exists():
